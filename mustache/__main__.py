@@ -1,0 +1,3 @@
+from mustache.cli import app
+
+app(prog_name="mustache")

@@ -1,0 +1,63 @@
+"""The `mustache` command line: thin typed functions over the library.
+
+Heavy imports (torch, MediaPipe, OpenCV) happen inside the commands, so `mustache --help` is
+instant. Expected failures raise :class:`mustache.errors.MustacheError` and become one line on
+stderr and the documented exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import typer
+
+from mustache.errors import MustacheError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Learned mustaches for faces in photos: prep a dataset, train, apply.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Learned mustaches for faces in photos: prep a dataset, train, apply."""
+
+
+def clean_errors(fn):
+    """Turn expected errors into one line on stderr and an exit code, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MustacheError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def command(module: str, name: str, help: str):
+    """Register `name` from `mustache.commands.<module>` (imported only when the module is)."""
+    import importlib
+
+    fn = getattr(importlib.import_module(f"mustache.commands.{module}"), name)
+    app.command(name=name.replace("_", "-"), help=help)(clean_errors(fn))
+
+
+command("prep", "prep", "Find, align and crop every face in a folder of photos into a dataset.")
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="mustache")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

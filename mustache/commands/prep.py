@@ -1,0 +1,108 @@
+"""`mustache prep`: build a dataset of aligned faces, mustache windows and masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_DATA = Path("mustache-data")  # `mustache train` reads this by default
+
+
+def prep(
+    photos: Annotated[Path, typer.Argument(help="Folder of photos (searched recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to write.")] = DEFAULT_DATA,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per CPU core).")] = 0,
+    labels_csv: Annotated[Path | None, typer.Option("--labels", help="CSV with file,label columns.")] = None,
+    celeba_attrs: Annotated[Path | None, typer.Option(help="CelebA attribute file (list_attr_celeba.txt).")] = None,
+    folder_labels: Annotated[bool, typer.Option(help="Label from folder names (mustache/, clean/).")] = True,
+    face_size: Annotated[int, typer.Option(help="Aligned face crop side, px.")] = 256,
+    window_size: Annotated[int, typer.Option(help="Mustache window side, px.")] = 128,
+    max_faces: Annotated[int, typer.Option(help="Faces kept per photo, largest first.")] = 8,
+    min_face: Annotated[float, typer.Option(help="Minimum face width, px.")] = 48.0,
+    max_yaw: Annotated[float, typer.Option(help="Maximum head yaw, degrees.")] = 35.0,
+    min_sharpness: Annotated[float, typer.Option(help="Minimum Laplacian variance (0: off).")] = 0.0,
+    shard: Annotated[str, typer.Option(help="K/N: process the K-th of N shards (0-based).")] = "0/1",
+    limit: Annotated[int | None, typer.Option(help="Process at most this many photos.")] = None,
+    contact_sheet: Annotated[bool, typer.Option(help="Also write contact_sheet.png (windows by label).")] = True,
+) -> None:
+    """Find every face with MediaPipe, align it, and write face crops, mustache windows, masks,
+    manifest.jsonl, rejected.jsonl and summary.json. A second run skips finished photos."""
+    import os
+    from dataclasses import replace
+
+    from mustache.errors import MustacheError
+
+    if not photos.is_dir():
+        raise MustacheError(f"{photos}: input folder not found")
+    for f in (labels_csv, celeba_attrs):
+        if f is not None and not f.is_file():
+            raise MustacheError(f"{f}: label file not found")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise MustacheError(f"{out}: output folder is not writable ({e.strerror})") from None
+
+    from tqdm import tqdm
+
+    from data_prep import labels as L
+    from data_prep.align import AlignConfig
+    from data_prep.build import PrepConfig, Shard, build_dataset
+    from data_prep.quality import QualityConfig
+    from data_prep.region import RegionConfig
+
+    try:
+        shard_ = Shard.parse(shard)
+        if labels_csv is not None:
+            label_fn = L.from_csv(labels_csv)
+        elif celeba_attrs is not None:
+            label_fn = L.from_celeba(celeba_attrs)
+        elif folder_labels:
+            label_fn = L.from_folders
+        else:
+            label_fn = L.no_labels
+    except ValueError as e:
+        raise MustacheError(str(e)) from None
+
+    config = PrepConfig(
+        align=AlignConfig(size=face_size),
+        region=replace(RegionConfig(), window_size=window_size),
+        quality=QualityConfig(min_face_width=min_face, max_yaw=max_yaw, min_blur=min_sharpness),
+        max_faces=max_faces,
+    )
+    n = workers or os.cpu_count() or 1
+
+    def bar(it, total):
+        return tqdm(it, total=total, unit="photo", desc="prep", dynamic_ncols=True)
+
+    s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_, limit=limit,
+                      progress=bar)
+    _print_summary(s, out)
+    if contact_sheet and s.kept + s.skipped > 0:
+        from data_prep.contact_sheet import dataset_sheet
+        from data_prep.image_io import save_image
+
+        try:
+            save_image(out / "contact_sheet.png", dataset_sheet(out))
+            typer.echo(f"contact sheet: {out / 'contact_sheet.png'}")
+        except ValueError:
+            pass
+
+
+def _print_summary(s, out: Path) -> None:
+    d = s.to_dict()
+    rows = [("photos", d["photos"]), ("  already done", d["skipped"]),
+            ("  processed", d["processed"]), ("faces found", d["faces_found"]),
+            ("faces kept", d["kept"])]
+    rows += [(f"  label {k}", v) for k, v in d["by_label"].items()]
+    rows += [("rejected", sum(d["rejected"].values()))]
+    rows += [(f"  {k}", v) for k, v in d["rejected"].items()]
+    w = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        typer.echo(f"{k:<{w}}  {v:>8}")
+    if d["photos_per_second"]:
+        typer.echo(f"{d['seconds']:.1f} s, {d['photos_per_second']:.0f} photos/s -> {out}")
