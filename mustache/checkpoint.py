@@ -1,0 +1,96 @@
+"""Checkpoints: state dicts plus the configs that built them, written atomically.
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(weights_only=True)``. It names its ``kind`` ("mustache-gan", "mustache-classifier")
+and carries each network's config as a dict, so loading needs no architecture flags.
+A run folder's checkpoints live in ``<run>/checkpoints/``; ``latest.pt`` is always a complete,
+loadable copy of the newest one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from mustache.errors import MustacheError
+
+GAN_KIND = "mustache-gan"
+CLASSIFIER_KIND = "mustache-classifier"
+
+
+def save(path: str | os.PathLike, payload: dict) -> None:
+    """Atomically write ``payload``: a kill while saving leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buf.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """A checkpoint file, or a run folder (-> its ``checkpoints/latest.pt``)."""
+    p = Path(path)
+    if p.is_dir():
+        for cand in (p / "checkpoints" / "latest.pt", p / "latest.pt"):
+            if cand.is_file():
+                return cand
+        raise MustacheError(f"{p}: run folder holds no checkpoints/latest.pt")
+    if not p.is_file():
+        raise MustacheError(f"{p}: checkpoint not found")
+    return p
+
+
+def load(path: str | os.PathLike, kind: str | None = None) -> dict:
+    """Load a checkpoint (file or run folder) on the CPU with ``weights_only=True``.
+
+    Raises :class:`MustacheError` naming the file when it is corrupt, not a checkpoint, or of
+    another ``kind``.
+    """
+    p = resolve(path)
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for damaged files
+        raise MustacheError(f"{p}: not a loadable checkpoint ({type(e).__name__})") from None
+    if not isinstance(ckpt, dict) or "kind" not in ckpt:
+        raise MustacheError(f"{p}: not a mustache checkpoint")
+    if kind is not None and ckpt["kind"] != kind:
+        raise MustacheError(f"{p}: is a {ckpt['kind']} checkpoint, expected {kind}")
+    return ckpt
+
+
+def config_to_dict(config) -> dict:
+    return asdict(config)
+
+
+def config_from_dict(cls, d: dict):
+    """Build a frozen config dataclass from a dict, ignoring unknown keys (older/newer files)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
+
+
+def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu"):
+    """-> an eval-mode :class:`Generator` from a GAN checkpoint (its EMA weights) or run folder,
+    and the checkpoint dict (for its other configs, e.g. the region config)."""
+    from mustache.models.generator import Generator, GeneratorConfig
+
+    ckpt = load(path, GAN_KIND)
+    try:
+        g = Generator(config_from_dict(GeneratorConfig, ckpt["generator_config"]))
+        g.load_state_dict(ckpt["generator_ema"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise MustacheError(f"{resolve(path)}: checkpoint does not match the generator "
+                            f"({type(e).__name__})") from None
+    return g.to(device).eval().requires_grad_(False), ckpt

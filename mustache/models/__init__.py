@@ -1,0 +1,1 @@
+"""Networks over the mustache window: the U-Net generator and the PatchGAN discriminator."""
