@@ -22,7 +22,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +194,45 @@ def process_photo(root: Path, rel: str, out: Path, detector, label_fn: LabelFn,
     return res
 
 
+def _write_config(out: Path, config: PrepConfig) -> None:
+    """prep_config.json: the geometry every window of this dataset shares. Training copies it
+    into checkpoints so `apply` cuts windows the same way. A folder's runs must agree."""
+    from dataclasses import asdict
+
+    path = out / "prep_config.json"
+    new = json.loads(json.dumps(asdict(config)))
+    if path.exists():
+        old = json.loads(path.read_text())
+        keys = ("align", "region")
+        if any(old.get(k) != new.get(k) for k in keys):
+            raise ValueError(f"{path}: this dataset was built with other face/window sizes; "
+                             "use another --out")
+        return
+    atomic_write_bytes(path, json.dumps(new, indent=2).encode())
+
+
+def read_prep_config(root: str | Path) -> PrepConfig:
+    """The PrepConfig a dataset folder was built with (defaults when it has none)."""
+    path = Path(root) / "prep_config.json"
+    if not path.exists():
+        return PrepConfig()
+    d = json.loads(path.read_text())
+
+    def make(cls, v):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: _tuples(x) for k, x in (v or {}).items() if k in names})
+
+    return PrepConfig(align=make(AlignConfig, d.get("align")),
+                      region=make(RegionConfig, d.get("region")),
+                      quality=make(QualityConfig, d.get("quality")),
+                      detector=make(DetectorConfig, d.get("detector")),
+                      max_faces=d.get("max_faces", 8), max_pixels=d.get("max_pixels", MAX_PIXELS))
+
+
+def _tuples(x):
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
 def read_jsonl(path: Path) -> Iterator[dict]:
     """Lines of a JSON-lines file; a truncated last line (an interrupted append) is skipped."""
     if not path.exists():
@@ -273,6 +312,7 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise PermissionError(f"{out}: output folder is not writable")
+    _write_config(out, config)
     rels = [r for r in list_photos(root) if shard.owns(r)]
     if limit is not None:
         rels = rels[:limit]

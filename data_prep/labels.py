@@ -53,11 +53,13 @@ class _Lookup:
 
     def __init__(self, table: dict[str, str | None]):
         self.table = table
+        # also by file name, so 'images/A/A_0001.jpg' in a CSV matches 'A/A_0001.jpg'
+        self.by_name = {PurePosixPath(k).name: v for k, v in table.items()}
 
     def __call__(self, rel: str) -> str | None:
         if rel in self.table:
             return self.table[rel]
-        return self.table.get(PurePosixPath(rel).name)
+        return self.by_name.get(PurePosixPath(rel).name)
 
 
 def from_csv(path: str | Path) -> LabelFn:
