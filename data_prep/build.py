@@ -188,8 +188,10 @@ def process_photo(root: Path, rel: str, out: Path, detector, label_fn: LabelFn,
         atomic_write_bytes(out / files["window"], encode_image(window, ".png"))
         atomic_write_bytes(out / files["mask"], encode_image(mask, ".png"))
         h, w = image.shape[:2]
+        # a photo's label names its main (largest) face; others in it are other people
+        face_label = label if i == 0 else None
         res.kept.append({"id": fid, "source": rel, "person": person_of(rel), "sha1": sha1,
-                         "face_index": i, "label": label, "photo_size": [w, h], **fields,
+                         "face_index": i, "label": face_label, "photo_size": [w, h], **fields,
                          "files": files})
     return res
 
