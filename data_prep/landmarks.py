@@ -42,7 +42,7 @@ class FaceDetector(Protocol):
 class DetectorConfig:
     max_faces: int = 8  # faces the mesh looks for in one pass
     min_confidence: float = 0.5  # detection threshold
-    full_range_above: int = 640  # photos whose long side exceeds this also get the full-range pass
+    full_range_above: int = 640  # photos whose long side exceeds this always get the full-range pass
     crop_size: int = 256  # side the face crop is resized to for the second mesh pass
     overlap_iou: float = 0.3  # a full-range face overlapping a found one this much is the same face
     tile: int = 960  # the full-range detector sees 192 px: larger photos also go through in tiles
@@ -149,7 +149,9 @@ class MediaPipeDetector:
         if self._mesh is None:
             self._mesh = self._graph(self.config.max_faces)
         found = self._run_mesh(self._mesh, image)
-        if max(image.shape[:2]) > self.config.full_range_above:
+        # the full-range pass costs a few ms: run it on large photos, and when the mesh found
+        # nothing (a small or turned face in a small photo)
+        if not found or max(image.shape[:2]) > self.config.full_range_above:
             found += self._small_faces(image, [self._box(p) for p, _ in found])
         faces = [FaceLandmarks(p, s, self._box(p)) for p, s in found]
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
