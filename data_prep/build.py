@@ -250,6 +250,18 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 continue
 
 
+def _open_append(path: Path):
+    """Open a JSON-lines file for appending, first cutting off a half-written last line that an
+    interrupted run left, so the next line starts clean."""
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                data = path.read_bytes()
+                f.truncate(data.rfind(b"\n") + 1)
+    return open(path, "a")
+
+
 def done_photos(out: Path) -> tuple[set[str], frozenset[str]]:
     """(sources, content hashes) of photos that earlier runs (any shard) finished."""
     sources, hashes = set(), set()
@@ -324,8 +336,8 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
     todo = [r for r in rels if r not in done_sources]
     summary = Summary(photos=len(rels), skipped=len(rels) - len(todo))
 
-    manifest = open(out / f"manifest{shard.suffix}.jsonl", "a")
-    rejected = open(out / f"rejected{shard.suffix}.jsonl", "a")
+    manifest = _open_append(out / f"manifest{shard.suffix}.jsonl")
+    rejected = _open_append(out / f"rejected{shard.suffix}.jsonl")
     pool = None
     try:
         if workers > 1 and len(todo) > 1:
