@@ -88,6 +88,7 @@ class PhotoResult:
     kept: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     found: int = 0
+    lines: list[str] = field(default_factory=list)  # `kept` as JSON, one string a face
 
 
 def list_photos(root: Path) -> list[str]:
@@ -285,8 +286,12 @@ def _init_worker(root, out, label_fn, config, skip):
 
 def _work(rel):
     w = _worker
-    return process_photo(w["root"], rel, w["out"], w["detector"], w["label_fn"], w["config"],
-                         w["skip"])
+    res = process_photo(w["root"], rel, w["out"], w["detector"], w["label_fn"], w["config"],
+                        w["skip"])
+    if res is not None:  # encode here, in the worker, so the main process only writes lines
+        res.lines = [json.dumps(r, separators=(",", ":")) for r in res.kept]
+        res.kept = [{"label": r["label"]} for r in res.kept]  # all the summary needs
+    return res
 
 
 @dataclass
@@ -358,10 +363,10 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
             seen.add(res.sha1)
             summary.processed += 1
             summary.faces_found += res.found
-            for r in res.kept:
+            for r, line in zip(res.kept, res.lines, strict=True):
                 summary.kept += 1
                 summary.by_label[r["label"]] += 1
-                manifest.write(json.dumps(r, separators=(",", ":")) + "\n")  # one write = one line
+                manifest.write(line + "\n")
             for r in res.rejected:
                 summary.rejected[reason_key(r["reason"])] += 1
                 rejected.write(json.dumps(r) + "\n")
