@@ -95,7 +95,7 @@ def prep(
 
 def _print_summary(s, out: Path) -> None:
     d = s.to_dict()
-    rows = [("photos", d["photos"]), ("  already done", d["skipped"]),
+    rows = [("photos", d["photos"]), ("  skipped (done before, duplicate)", d["skipped"]),
             ("  processed", d["processed"]), ("faces found", d["faces_found"]),
             ("faces kept", d["kept"])]
     rows += [(f"  label {k}", v) for k, v in d["by_label"].items()]
