@@ -7,6 +7,7 @@ the mustache window) are alignments of their own, made with :func:`sub_window`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ class Alignment:
     matrix: np.ndarray  # (2, 3) float64, photo (x, y) -> crop (x, y)
     size: int
 
-    @property
+    @functools.cached_property
     def inverse(self) -> np.ndarray:
         """(2, 3) float64, crop (x, y) -> photo (x, y)."""
         return _invert(self.matrix)
@@ -40,7 +41,8 @@ class Alignment:
     @property
     def scale(self) -> float:
         """Crop pixels per photo pixel."""
-        return float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+        m = self.matrix
+        return float(np.sqrt(abs(m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0])))
 
     @property
     def angle(self) -> float:
@@ -75,8 +77,13 @@ class Alignment:
 
 
 def _invert(m: np.ndarray) -> np.ndarray:
-    full = np.vstack([m, [0.0, 0.0, 1.0]])
-    return np.linalg.inv(full)[:2]
+    # closed form: np.linalg.inv goes through LAPACK and costs ~1 ms a call under load
+    a, b, c, d = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+    det = a * d - b * c
+    if det == 0:
+        raise ValueError("singular alignment matrix")
+    r = np.array([[d, -b], [-c, a]]) / det
+    return np.hstack([r, -(r @ m[:, 2])[:, None]])
 
 
 def _apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
