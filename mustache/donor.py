@@ -1,0 +1,464 @@
+"""Mustache transfer from a donor photo: take one person's real mustache and put it on others.
+
+No model: the donor's mustache region is warped onto each target face by the landmarks of
+both faces (piecewise affine over triangles of lip, nose and cheek points, so it follows the
+target's lip shape, tilt, scale and yaw), its colour and light are matched to the target's
+skin, and it is Poisson-blended in like ``apply``'s output. Nothing outside the target's
+region changes.
+
+    with DonorTransfer("man.jpg") as t:
+        result = t.apply("face.jpg")          # ApplyResult: .image, one FaceResult a face
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from data_prep import indices as ix
+from data_prep.region import RegionConfig, polygon_mask, region_polygon
+from mustache.errors import EXIT_USAGE, MustacheError
+
+# Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
+# upper-lip contours, the lower lip (the region droops beside the mouth corners), cheeks
+# beside the nose and the mouth, and the chin just below the lip.
+_NOSE = (2, 94, 97, 326, 98, 327)
+_CHEEKS = (36, 266, 205, 425, 206, 426, 207, 427, 216, 436, 192, 416, 214, 434, 212, 432,
+           202, 422)
+_CHIN = (83, 18, 313)
+CONTROL_INDICES = tuple(dict.fromkeys(
+    _NOSE + ix.UNDER_NOSE + ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER + ix.LOWER_LIP_OUTER
+    + _CHEEKS + _CHIN))
+_LIPS = ix.UPPER_LIP_OUTER + ix.LOWER_LIP_OUTER[::-1]  # outer lip contour, for the skin ring
+_VISIBLE = ix.UNDER_NOSE + ix.UPPER_LIP_OUTER  # must lie inside the donor photo
+
+
+@dataclass(frozen=True)
+class DonorConfig:
+    # the region polygon and its feather: wider than `apply`'s by default, so the Poisson
+    # boundary runs over skin around the donor's hair rather than through it (a boundary
+    # through the hair pulls it to the target's skin colour and washes it out)
+    region: RegionConfig = RegionConfig(lift=0.06, grow=0.10, reach=0.10, droop=0.12)
+    min_mouth_width: float = 10.0  # photo px between the mouth corners; less is no usable lip
+    min_region_area: float = 80.0  # photo px^2 of the region polygon
+    mirror_yaw: float = 6.0  # deg; mirror the donor when both heads turn beyond this, opposite ways
+    frame: float = 0.35  # outer frame of the warp, beyond the region (x eye distance)
+    frame_points: int = 16  # points on that frame
+    ring: float = 0.12  # width of the skin ring around the region for colour (x eye distance)
+    max_gain: float = 1.6  # bound on the colour match's scale factors, either way
+    clone: str = "normal"  # blend_patch's clone mode
+    warn_below: float = 0.5  # classifier score under which the donor gets a warning
+
+
+@dataclass(frozen=True)
+class ApplyOptions:  # stand-in until mustache.apply lands
+    face: int | None = None  # target face index (largest first); None = every face
+
+
+@dataclass(frozen=True, eq=False)
+class FaceResult:  # stand-in until mustache.apply lands
+    index: int  # face index in the target, largest first
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) photo px
+    changed: bool  # False when the face was skipped
+    reason: str | None = None  # why it was skipped
+
+
+@dataclass(frozen=True, eq=False)
+class ApplyResult:  # stand-in until mustache.apply lands
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    faces: tuple[FaceResult, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class DonorFace:
+    """One face of a donor photo: the photo, its landmarks and region."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB, the whole donor photo
+    points: np.ndarray  # (478, 3) float photo px (+ relative depth)
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) photo px
+    polygon: np.ndarray  # (K, 2) region polygon, photo px
+    yaw: float  # degrees, sign = which way the head turns (data_prep.quality.head_pose)
+
+
+# ---------------------------------------------------------------- geometry
+
+def _eye_frame(xy: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """-> (eye distance, unit 'right', unit 'down') in the face's own axes."""
+    el = xy[list(ix.LEFT_EYE_CORNERS)].mean(0)
+    er = xy[list(ix.RIGHT_EYE_CORNERS)].mean(0)
+    d = float(np.linalg.norm(er - el))
+    right = (er - el) / max(d, 1e-6)
+    return d, right, np.array([-right[1], right[0]])
+
+
+def control_points(points: np.ndarray, config: DonorConfig = DonorConfig()) -> np.ndarray:
+    """(478, 2+) landmarks -> (N, 2) warp control points: the landmarks of CONTROL_INDICES,
+    then an ellipse of ``frame_points`` around the region in the face's own axes (so the warp
+    fades into a plain similarity away from the lip). Same N and order for every face."""
+    xy = np.asarray(points, dtype=np.float64)[:, :2]
+    d, right, down = _eye_frame(xy)
+    poly = region_polygon(xy, config.region)
+    c = poly.mean(0)
+    rx = np.abs((poly - c) @ right).max() + config.frame * d
+    ry = np.abs((poly - c) @ down).max() + config.frame * d
+    t = np.linspace(0, 2 * np.pi, config.frame_points, endpoint=False)
+    ring = c + np.outer(rx * np.cos(t), right) + np.outer(ry * np.sin(t), down)
+    return np.concatenate([xy[list(CONTROL_INDICES)], ring])
+
+
+def piecewise_map(src: np.ndarray, dst: np.ndarray, box: tuple[int, int, int, int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map of a piecewise-affine warp taking ``src`` points (N, 2) to ``dst`` (N, 2).
+
+    Returns (map_x, map_y), float32 (y1 - y0, x1 - x0): for each pixel of the destination box
+    (x0, y0, x1, y1), where to sample the source, for ``cv2.remap``. Triangles are Delaunay on
+    ``dst``; outside their hull the map is the least-squares similarity of all points.
+    """
+    import cv2
+    from scipy.spatial import Delaunay
+
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 3:
+        raise ValueError(f"src and dst must both be (N>=3, 2), got {src.shape} and {dst.shape}")
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    local = dst - [x0, y0]
+    sim, _ = cv2.estimateAffinePartial2D(local, src, method=cv2.LMEDS)
+    if sim is None:
+        raise ValueError("degenerate control points: cannot fit a similarity")
+    tris = Delaunay(local).simplices
+    label = np.zeros((h, w), np.uint16)  # 0 = outside every triangle: the similarity
+    table = np.repeat(sim[None], len(tris) + 1, axis=0)  # (T+1, 2, 3) dst box -> src
+    for k, t in enumerate(tris, start=1):
+        a = local[t]
+        if abs(np.cross(a[1] - a[0], a[2] - a[0])) < 1e-6:
+            continue  # flat triangle: its pixels keep the similarity
+        cv2.fillConvexPoly(label, np.round(a * 16).astype(np.int32), k, lineType=cv2.LINE_8,
+                           shift=4)
+        table[k] = cv2.getAffineTransform(a.astype(np.float32), src[t].astype(np.float32))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    m = table[label]  # (h, w, 2, 3)
+    mx = m[..., 0, 0] * xx + m[..., 0, 1] * yy + m[..., 0, 2]
+    my = m[..., 1, 0] * xx + m[..., 1, 1] * yy + m[..., 1, 2]
+    return mx.astype(np.float32), my.astype(np.float32)
+
+
+def _box_of(polygon: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0, y0 = np.floor(polygon.min(0) - pad).astype(int)
+    x1, y1 = np.ceil(polygon.max(0) + pad).astype(int) + 1
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+
+
+# ---------------------------------------------------------------- colour
+
+def _skin_ring(xy: np.ndarray, polygon: np.ndarray, box: tuple[int, int, int, int],
+               config: DonorConfig) -> np.ndarray:
+    """Bool (h, w) mask of skin just outside the region (lips left out) within ``box``."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    d, _, _ = _eye_frame(xy)
+    inside = polygon_mask(polygon - [x0, y0], (y1 - y0, x1 - x0)) > 0
+    r = max(2, int(round(config.ring * d)))
+    grown = cv2.dilate(inside.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
+    lips = polygon_mask(xy[list(_LIPS)] - [x0, y0], (y1 - y0, x1 - x0)) > 0
+    return grown & ~inside & ~lips
+
+
+def _robust_stats(lab: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and IQR-based std per channel of (h, w, 3) float pixels under ``mask``: nostrils,
+    stubble and highlights in the ring do not drag them."""
+    px = lab[mask]
+    if len(px) < 20:
+        raise ValueError("skin ring too small")
+    q25, q50, q75 = np.percentile(px, [25, 50, 75], axis=0)
+    return q50, np.maximum((q75 - q25) / 1.349, 1e-3)
+
+
+def match_colour(patch: np.ndarray, patch_ring: np.ndarray, target: np.ndarray,
+                 target_ring: np.ndarray, max_gain: float = 1.6) -> np.ndarray:
+    """Recolour the donor ``patch`` (h, w, 3) uint8 so that its skin ring ``patch_ring`` (h, w)
+    bool matches the ``target`` box's ring (same shapes) in Lab.
+
+    Lightness is scaled by the ratio of the ring medians (a change of light multiplies, so the
+    hair stays as much darker than the skin as it was) and its contrast by the ratio of the
+    spreads; a and b are shifted and scaled to the target's median and spread. Gains are kept
+    within [1/max_gain, max_gain].
+    """
+    import cv2
+
+    lab_p = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab_t = cv2.cvtColor(target, cv2.COLOR_RGB2LAB).astype(np.float32)
+    mp, sp = _robust_stats(lab_p, patch_ring)
+    mt, st = _robust_stats(lab_t, target_ring)
+    lo, hi = 1 / max_gain, max_gain
+    out = np.empty_like(lab_p)
+    light = np.clip(mt[0] / max(mp[0], 1.0), lo, hi)
+    contrast = np.clip((st[0] / sp[0]) / light, lo, hi)  # extra contrast beyond the light gain
+    out[..., 0] = (lab_p[..., 0] * light - mt[0]) * contrast + mt[0]
+    for c in (1, 2):
+        k = np.clip(st[c] / sp[c], lo, hi)
+        out[..., c] = (lab_p[..., c] - mp[c]) * k + mt[c]
+    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+# ---------------------------------------------------------------- the donor
+
+def _as_rgb(image_or_path, what: str) -> np.ndarray:
+    from data_prep.image_io import ImageLoadError, load_image
+
+    if isinstance(image_or_path, str | os.PathLike):
+        try:
+            return load_image(image_or_path)
+        except ImageLoadError as e:
+            raise MustacheError(f"{what} {image_or_path}: {e}", EXIT_USAGE) from None
+    a = np.asarray(image_or_path)
+    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
+        raise MustacheError(f"{what} must be RGB uint8 (H, W, 3), got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _lip_problem(points: np.ndarray, shape: tuple[int, int], config: DonorConfig) -> str | None:
+    """Why this face's upper lip cannot be used, or None."""
+    xy = np.asarray(points, np.float64)[:, :2]
+    h, w = shape
+    v = xy[list(_VISIBLE)]
+    if (v < 0).any() or (v[:, 0] > w - 1).any() or (v[:, 1] > h - 1).any():
+        return "the upper lip is outside the photo"
+    mouth = float(np.linalg.norm(xy[ix.MOUTH_CORNERS[1]] - xy[ix.MOUTH_CORNERS[0]]))
+    if mouth < config.min_mouth_width:
+        return f"the mouth is too small ({mouth:.0f} px < {config.min_mouth_width:.0f} px)"
+    p = region_polygon(xy, config.region)
+    area = 0.5 * abs(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1)))
+    if area < config.min_region_area:
+        return f"the mustache region is too small ({area:.0f} px^2)"
+    return None
+
+
+def _donor_face(image: np.ndarray, face, config: DonorConfig) -> DonorFace:
+    from data_prep.quality import head_pose
+
+    pts = np.asarray(face.points, np.float64)
+    return DonorFace(image, pts, tuple(face.box), region_polygon(pts, config.region),
+                     head_pose(pts)[0])
+
+
+def _iou(a, b) -> float:
+    ix0, iy0, ix1, iy1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _mustache_score(image: np.ndarray, box) -> float | None:
+    """The mustache classifier's score for the donor face, or None when there is no
+    classifier (the module or its default weights missing): the check is a courtesy."""
+    try:
+        from mustache import classify
+    except ImportError:
+        return None
+    path = getattr(classify, "DEFAULT_WEIGHTS", None)
+    scorer = getattr(classify, "Scorer", None)
+    if scorer is None or path is None or not Path(path).is_file():
+        return None
+    # a crop around the chosen face, so the scorer sees that face and not a larger one
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    m = 0.5 * max(x1 - x0, y1 - y0)
+    crop = image[max(int(y0 - m), 0):min(int(y1 + m), h), max(int(x0 - m), 0):min(int(x1 + m), w)]
+    try:
+        model = scorer.load(path) if hasattr(scorer, "load") else scorer(path)
+        return float(model.score_image(np.ascontiguousarray(crop)))
+    except Exception as e:  # noqa: BLE001 - a broken classifier must not stop a transfer
+        warnings.warn(f"mustache classifier unavailable ({e})", stacklevel=3)
+        return None
+
+
+class DonorTransfer:
+    """A donor's mustache, ready to put on any number of target photos.
+
+    ``donor``: RGB uint8 (H, W, 3) or a path. ``donor_face``: which face (largest first),
+    default the largest. ``detector``: a :class:`data_prep.landmarks.FaceDetector` to share;
+    one is made (and closed by :meth:`close`) when None. Raises :class:`MustacheError` when
+    the donor holds no such face or its upper lip is not visible.
+    """
+
+    def __init__(self, donor, donor_face: int | None = None, detector=None,
+                 config: DonorConfig = DonorConfig()):
+        from data_prep.landmarks import MediaPipeDetector
+
+        self.config = config
+        self._own = detector is None
+        self.detector = MediaPipeDetector() if detector is None else detector
+        try:
+            image = _as_rgb(donor, "donor")
+            self.face = self._pick(image, donor_face)
+        except BaseException:
+            self.close()
+            raise
+        self._mirrored: DonorFace | None = None
+        score = _mustache_score(image, self.face.box)
+        self.warnings: tuple[str, ...] = ()
+        if score is not None and score < config.warn_below:
+            msg = f"the donor's lip does not look like a mustache (score {score:.2f})"
+            self.warnings = (msg,)
+            warnings.warn(msg, stacklevel=2)
+
+    def _pick(self, image: np.ndarray, donor_face: int | None) -> DonorFace:
+        faces = self.detector.detect(image)
+        if not faces:
+            raise MustacheError("donor: no face found in the donor photo")
+        i = 0 if donor_face is None else int(donor_face)
+        if not 0 <= i < len(faces):
+            raise MustacheError(f"donor: --donor-face {i} out of range (the donor photo has "
+                                f"{len(faces)} face{'s' if len(faces) > 1 else ''})")
+        problem = _lip_problem(faces[i].points, image.shape[:2], self.config)
+        if problem:
+            raise MustacheError(f"donor: no visible upper lip ({problem})")
+        return _donor_face(image, faces[i], self.config)
+
+    def mirrored(self) -> DonorFace:
+        """The donor flipped left-right, landmarks re-detected (so left/right indices swap
+        correctly); the donor itself when the flipped face is not found again."""
+        if self._mirrored is None:
+            flip = np.ascontiguousarray(self.face.image[:, ::-1])
+            w = flip.shape[1]
+            x0, y0, x1, y1 = self.face.box
+            want = (w - 1 - x1, y0, w - 1 - x0, y1)
+            faces = [f for f in self.detector.detect(flip) if _iou(f.box, want) > 0.5]
+            ok = faces and _lip_problem(faces[0].points, flip.shape[:2], self.config) is None
+            self._mirrored = _donor_face(flip, faces[0], self.config) if ok else self.face
+        return self._mirrored
+
+    def donor_for(self, target_yaw: float) -> DonorFace:
+        """The donor or its mirror image, whichever turns the same way as the target."""
+        t, y = self.config.mirror_yaw, self.face.yaw
+        if abs(y) > t and abs(target_yaw) > t and np.sign(y) != np.sign(target_yaw):
+            return self.mirrored()
+        return self.face
+
+    def patch(self, target: np.ndarray, points: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+        """The donor's mustache fitted to one target face.
+
+        ``target`` RGB uint8 (H, W, 3), ``points`` its (478, 3) landmarks. Returns (patch RGB
+        uint8 (h, w, 3), mask float32 (h, w) in [0, 1], box (x0, y0, x1, y1)) for
+        ``blend_patch``: the warped, recoloured donor over the target's region box.
+        """
+        import cv2
+
+        from data_prep.quality import head_pose
+
+        cfg = self.config
+        pts = np.asarray(points, np.float64)
+        donor = self.donor_for(head_pose(pts)[0])
+        xy_t, xy_d = pts[:, :2], donor.points[:, :2]
+        d_t, _, _ = _eye_frame(xy_t)
+        poly_t = region_polygon(xy_t, cfg.region)
+        feather = cfg.region.feather * d_t
+        box = _box_of(poly_t, 3 * feather + 3, target.shape[:2])
+        x0, y0, x1, y1 = box
+        # the donor's own region, cut with room for the warp and the ring
+        d_d, _, _ = _eye_frame(xy_d)
+        dbox = _box_of(control_points(xy_d, cfg), 4, donor.image.shape[:2])
+        src = donor.image[dbox[1]:dbox[3], dbox[0]:dbox[2]]
+        scale = d_d / max(d_t, 1e-6)
+        if scale > 1.5:  # shrinking a lot: smooth first so the resample does not alias
+            src = cv2.GaussianBlur(src, (0, 0), 0.4 * scale)
+        ctrl_d = control_points(xy_d, cfg) - dbox[:2]
+        mx, my = piecewise_map(ctrl_d, control_points(xy_t, cfg), box)
+        warped = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        # colour: the donor's ring, warped the same way, against the target's ring
+        ring_d = _skin_ring(xy_d - dbox[:2], donor.polygon - dbox[:2],
+                            (0, 0, src.shape[1], src.shape[0]), cfg).astype(np.uint8)
+        ring_d = cv2.remap(ring_d, mx, my, cv2.INTER_NEAREST, borderValue=0) > 0
+        ring_t = _skin_ring(xy_t, poly_t, box, cfg) & ring_d
+        here = target[y0:y1, x0:x1]
+        try:
+            warped = match_colour(warped, ring_t, here, ring_t, cfg.max_gain)
+        except ValueError:
+            pass  # too little skin around the lip to measure: Poisson blending still adapts
+        mask = polygon_mask(poly_t - [x0, y0], (y1 - y0, x1 - x0), feather=feather)
+        return warped, mask, box
+
+    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
+        """Put the donor's mustache on every face of the target (or ``options.face`` only).
+
+        Returns the new (H, W, 3) uint8 image and one FaceResult per target face; a face whose
+        upper lip is not visible is left as it was. A photo with no face comes back unchanged
+        with no FaceResults.
+        """
+        from mustache.blend import blend_patch
+
+        image = _as_rgb(image_or_path, "photo")
+        faces = self.detector.detect(image)
+        out = image.copy()
+        results = []
+        for i, f in enumerate(faces):
+            if options.face is not None and i != options.face:
+                continue
+            problem = _lip_problem(f.points, image.shape[:2], self.config)
+            if problem is not None:
+                results.append(FaceResult(i, tuple(f.box), False, problem))
+                continue
+            # patches come from the original photo, so one face's blend never feeds another's
+            patch, mask, box = self.patch(image, f.points)
+            out = blend_patch(out, patch, mask, box, clone=self.config.clone)
+            results.append(FaceResult(i, tuple(f.box), True))
+        return ApplyResult(out, tuple(results), self.warnings)
+
+    def close(self) -> None:
+        if self._own and self.detector is not None:
+            self.detector.close()
+        self.detector = None
+
+    def __enter__(self) -> DonorTransfer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def transfer(target, donor, donor_face: int | None = None, options: ApplyOptions = ApplyOptions(),
+             detector=None, config: DonorConfig = DonorConfig()) -> ApplyResult:
+    """One-shot: ``donor``'s mustache onto ``target`` (each an RGB array or a path)."""
+    with DonorTransfer(donor, donor_face, detector, config) as t:
+        return t.apply(target, options)
+
+
+def _photos(where) -> list[Path]:
+    from data_prep.image_io import is_image_path
+
+    if isinstance(where, str | os.PathLike):
+        p = Path(where)
+        if p.is_dir():
+            return sorted(q for q in p.rglob("*") if q.is_file() and is_image_path(q))
+        if p.is_file():
+            return [p]
+        raise MustacheError(f"not found: {p}")
+    return [Path(q) for q in where]
+
+
+def cycle_pairs(targets, donors) -> Iterator[tuple[Path, Path]]:
+    """(target, donor) path pairs: every target photo once, the donors taken in turn and
+    cycled. ``targets``/``donors``: a folder (searched recursively, sorted), one file, or a
+    sequence of paths."""
+    t, d = _photos(targets), _photos(donors)
+    if not d:
+        raise MustacheError(f"no donor photos in {donors}")
+    for i, p in enumerate(t):
+        yield p, d[i % len(d)]
+
+
+__all__: Sequence[str] = ("ApplyOptions", "ApplyResult", "CONTROL_INDICES", "DonorConfig",
+                          "DonorFace", "DonorTransfer", "FaceResult", "control_points",
+                          "cycle_pairs", "match_colour", "piecewise_map", "transfer")
