@@ -52,6 +52,7 @@ class DonorConfig:
     ring: float = 0.12  # width of the skin ring around the region for colour (x eye distance)
     max_gain: float = 1.6  # bound on the colour match's scale factors, either way
     clone: str = "normal"  # blend_patch's clone mode
+    check_mustache: bool = True  # score the donor with the shipped classifier, if there is one
     warn_below: float = 0.5  # classifier score under which the donor gets a warning
 
 
@@ -259,25 +260,22 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _mustache_score(image: np.ndarray, box) -> float | None:
-    """The mustache classifier's score for the donor face, or None when there is no
-    classifier (the module or its default weights missing): the check is a courtesy."""
+def _mustache_score(image: np.ndarray, face) -> float | None:
+    """The mustache classifier's score for the donor face (``FaceLandmarks``), or None when
+    there is no classifier (module or shipped weights missing): the check is a courtesy."""
+    if not (Path(__file__).parent / "weights" / "classifier.pt").is_file():
+        return None  # cheap test first: importing the classifier imports torch
     try:
-        from mustache import classify
+        from mustache.classify import DEFAULT_WEIGHTS, Scorer
     except ImportError:
         return None
-    path = getattr(classify, "DEFAULT_WEIGHTS", None)
-    scorer = getattr(classify, "Scorer", None)
-    if scorer is None or path is None or not Path(path).is_file():
+    if not Path(DEFAULT_WEIGHTS).is_file():
         return None
-    # a crop around the chosen face, so the scorer sees that face and not a larger one
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = box
-    m = 0.5 * max(x1 - x0, y1 - y0)
-    crop = image[max(int(y0 - m), 0):min(int(y1 + m), h), max(int(x0 - m), 0):min(int(x1 + m), w)]
     try:
-        model = scorer.load(path) if hasattr(scorer, "load") else scorer(path)
-        return float(model.score_image(np.ascontiguousarray(crop)))
+        with Scorer() as scorer:  # cut exactly as the classifier's training data was cut
+            wins, masks = scorer.cut(image, [face])
+            use_mask = getattr(scorer.config, "use_mask", False)
+            return float(scorer.score_windows(wins, masks if use_mask else None)[0])
     except Exception as e:  # noqa: BLE001 - a broken classifier must not stop a transfer
         warnings.warn(f"mustache classifier unavailable ({e})", stacklevel=3)
         return None
@@ -301,19 +299,20 @@ class DonorTransfer:
         self.detector = MediaPipeDetector() if detector is None else detector
         try:
             image = _as_rgb(donor, "donor")
-            self.face = self._pick(image, donor_face)
+            found = self._pick(image, donor_face)
+            self.face = _donor_face(image, found, config)
         except BaseException:
             self.close()
             raise
         self._mirrored: DonorFace | None = None
-        score = _mustache_score(image, self.face.box)
+        score = _mustache_score(image, found) if config.check_mustache else None
         self.warnings: tuple[str, ...] = ()
         if score is not None and score < config.warn_below:
             msg = f"the donor's lip does not look like a mustache (score {score:.2f})"
             self.warnings = (msg,)
             warnings.warn(msg, stacklevel=2)
 
-    def _pick(self, image: np.ndarray, donor_face: int | None) -> DonorFace:
+    def _pick(self, image: np.ndarray, donor_face: int | None):
         faces = self.detector.detect(image)
         if not faces:
             raise MustacheError("donor: no face found in the donor photo")
@@ -324,7 +323,7 @@ class DonorTransfer:
         problem = _lip_problem(faces[i].points, image.shape[:2], self.config)
         if problem:
             raise MustacheError(f"donor: no visible upper lip ({problem})")
-        return _donor_face(image, faces[i], self.config)
+        return faces[i]
 
     def mirrored(self) -> DonorFace:
         """The donor flipped left-right, landmarks re-detected (so left/right indices swap

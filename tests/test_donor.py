@@ -142,3 +142,13 @@ def test_cycle_pairs(tmp_path):
     assert pairs == [("a.jpg", "x.png"), ("b.jpg", "y.png"), ("c.jpg", "x.png")]
     with pytest.raises(MustacheError):
         list(cycle_pairs(tmp_path / "t", tmp_path / "missing"))
+
+
+def test_a_donor_that_does_not_look_mustached_gets_a_warning(astronaut, detector, monkeypatch):
+    import mustache.donor as donor_module
+
+    monkeypatch.setattr(donor_module, "_mustache_score", lambda image, face: 0.1)
+    with pytest.warns(UserWarning, match="does not look like a mustache"):
+        t = DonorTransfer(astronaut, detector=detector)
+    assert len(t.warnings) == 1
+    assert t.apply(astronaut).warnings == t.warnings
