@@ -53,6 +53,9 @@ def command(module: str, name: str, help: str):
 
 
 command("prep", "prep", "Find, align and crop every face in a folder of photos into a dataset.")
+command("train_classifier", "train_classifier", "Train the mustache-ness classifier on a dataset.")
+command("score", "score", "Print the mustache-ness of every face in photos (0 clean .. 1 mustache).")
+command("eval", "eval", "Measure GAN checkpoints: mustache rate, KID, change outside, drift.")
 
 
 def main() -> None:  # pragma: no cover

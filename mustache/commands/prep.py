@@ -26,6 +26,8 @@ def prep(
     shard: Annotated[str, typer.Option(help="K/N: process the K-th of N shards (0-based).")] = "0/1",
     limit: Annotated[int | None, typer.Option(help="Process at most this many photos.")] = None,
     contact_sheet: Annotated[bool, typer.Option(help="Also write contact_sheet.png (windows by label).")] = True,
+    auto_label: Annotated[Path | None, typer.Option(help="Classifier checkpoint: label unlabelled faces by its score (and record every face's mustache_score).")] = None,
+    auto_label_margin: Annotated[float, typer.Option(help="With --auto-label: leave faces scoring within this of 0.5 unlabelled.")] = 0.0,
 ) -> None:
     """Find every face with MediaPipe, align it, and write face crops, mustache windows, masks,
     manifest.jsonl, rejected.jsonl and summary.json. A second run skips finished photos."""
@@ -36,6 +38,10 @@ def prep(
 
     if not photos.is_dir():
         raise MustacheError(f"{photos}: input folder not found")
+    if auto_label is not None and not auto_label.exists():
+        raise MustacheError(f"{auto_label}: classifier not found")
+    if not 0 <= auto_label_margin < 0.5:
+        raise MustacheError("--auto-label-margin must be in [0, 0.5)")
     for f in (labels_csv, celeba_attrs):
         if f is not None and not f.is_file():
             raise MustacheError(f"{f}: label file not found")
@@ -82,6 +88,8 @@ def prep(
     s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_, limit=limit,
                       progress=bar)
     _print_summary(s, out)
+    if auto_label is not None:
+        _auto_label(out, auto_label, auto_label_margin)
     if contact_sheet and s.kept + s.skipped > 0:
         from data_prep.contact_sheet import dataset_sheet
         from data_prep.image_io import save_image
@@ -106,3 +114,38 @@ def _print_summary(s, out: Path) -> None:
         typer.echo(f"{k:<{w}}  {v:>8}")
     if d["photos_per_second"]:
         typer.echo(f"{d['seconds']:.1f} s, {d['photos_per_second']:.0f} photos/s -> {out}")
+
+
+def _auto_label(out: Path, classifier: Path, margin: float) -> None:
+    """Score every face's window; label the unlabelled ones (score >= 0.5 + margin: mustache,
+    < 0.5 - margin: clean). Each manifest file is rewritten atomically; labels given by the
+    label source are kept, labels from an earlier --auto-label are redone."""
+    import json
+
+    import numpy as np
+
+    from data_prep.build import read_jsonl
+    from data_prep.image_io import atomic_write_bytes, read_image_fast
+    from mustache.classify import Scorer
+
+    counts = {"mustache": 0, "clean": 0, "unsure": 0}
+    with Scorer(classifier) as scorer:
+        for path in sorted(out.glob("manifest*.jsonl")):
+            records = list(read_jsonl(path))
+            for i in range(0, len(records), 256):
+                chunk = records[i:i + 256]
+                wins = np.stack([read_image_fast(out / r["files"]["window"]) for r in chunk])
+                masks = (np.stack([read_image_fast(out / r["files"]["mask"]) for r in chunk])
+                         if scorer.config.use_mask else None)
+                for r, s in zip(chunk, scorer.score_windows(wins, masks), strict=True):
+                    r["mustache_score"] = round(float(s), 4)
+                    if r.get("label") is not None and r.get("label_source") != "classifier":
+                        continue
+                    label = ("mustache" if s >= 0.5 + margin else
+                             "clean" if s < 0.5 - margin else None)
+                    r["label"], r["label_source"] = label, "classifier" if label else None
+                    counts[label or "unsure"] += 1
+            text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+            atomic_write_bytes(path, text.encode())
+    typer.echo(f"auto-label: {counts['mustache']} mustache, {counts['clean']} clean, "
+               f"{counts['unsure']} left unlabelled")
