@@ -1,3 +1,5 @@
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ from data_prep import indices as ix
 from data_prep.region import region_polygon
 from mustache.donor import DonorConfig, DonorTransfer, cycle_pairs, piecewise_map, transfer
 from mustache.errors import MustacheError
-from tests.conftest import paint_mustache, rotate
+from tests.conftest import ROOT, paint_mustache, rotate
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,8 @@ def test_the_mustache_follows_the_lip(astronaut, transfer_from_donor):
 
 
 def test_a_face_onto_itself_changes_little(astronaut, detector):
-    out = transfer(astronaut, astronaut, detector=detector).image
+    out = transfer(astronaut, astronaut, detector=detector,
+                   config=DonorConfig(check_mustache=False)).image  # no mustache, no warning
     face = detector.detect(astronaut)[0]
     inside = _distance_outside(region_polygon(face.xy, DonorConfig().region),
                                astronaut.shape[:2]) == 0
@@ -142,6 +145,16 @@ def test_cycle_pairs(tmp_path):
     assert pairs == [("a.jpg", "x.png"), ("b.jpg", "y.png"), ("c.jpg", "x.png")]
     with pytest.raises(MustacheError):
         list(cycle_pairs(tmp_path / "t", tmp_path / "missing"))
+
+
+@pytest.mark.skipif(not (ROOT / "mustache" / "weights" / "classifier.pt").is_file(),
+                    reason="no shipped mustache classifier")
+def test_the_shipped_classifier_warns_about_a_clean_donor(astronaut, detector, donor):
+    with pytest.warns(UserWarning, match="does not look like a mustache"):
+        DonorTransfer(astronaut, detector=detector)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DonorTransfer(donor, detector=detector)  # the painted one looks like a mustache
 
 
 def test_a_donor_that_does_not_look_mustached_gets_a_warning(astronaut, detector, monkeypatch):
