@@ -43,7 +43,7 @@ class DonorConfig:
     # the region polygon and its feather: wider than `apply`'s by default, so the Poisson
     # boundary runs over skin around the donor's hair rather than through it (a boundary
     # through the hair pulls it to the target's skin colour and washes it out)
-    region: RegionConfig = RegionConfig(lift=0.06, grow=0.10, reach=0.10, droop=0.12)
+    region: RegionConfig = RegionConfig(lift=0.10, grow=0.10, reach=0.10, droop=0.12)
     min_mouth_width: float = 10.0  # photo px between the mouth corners; less is no usable lip
     min_region_area: float = 80.0  # photo px^2 of the region polygon
     mirror_yaw: float = 6.0  # deg; mirror the donor when both heads turn beyond this, opposite ways
@@ -192,8 +192,8 @@ def match_colour(patch: np.ndarray, patch_ring: np.ndarray, target: np.ndarray,
 
     Lightness is scaled by the ratio of the ring medians (a change of light multiplies, so the
     hair stays as much darker than the skin as it was) and its contrast by the ratio of the
-    spreads; a and b are shifted and scaled to the target's median and spread. Gains are kept
-    within [1/max_gain, max_gain].
+    spreads; a and b are shifted to the target's median and scaled down (never up) towards its
+    spread. Gains are kept within [1/max_gain, max_gain].
     """
     import cv2
 
@@ -206,8 +206,8 @@ def match_colour(patch: np.ndarray, patch_ring: np.ndarray, target: np.ndarray,
     light = np.clip(mt[0] / max(mp[0], 1.0), lo, hi)
     contrast = np.clip((st[0] / sp[0]) / light, lo, hi)  # extra contrast beyond the light gain
     out[..., 0] = (lab_p[..., 0] * light - mt[0]) * contrast + mt[0]
-    for c in (1, 2):
-        k = np.clip(st[c] / sp[c], lo, hi)
+    for c in (1, 2):  # a colour cast shifts chroma; it is never made stronger than it was
+        k = np.clip(st[c] / sp[c], lo, 1.0)
         out[..., c] = (lab_p[..., c] - mp[c]) * k + mt[c]
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
