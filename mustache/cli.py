@@ -53,6 +53,7 @@ def command(module: str, name: str, help: str):
 
 
 command("prep", "prep", "Find, align and crop every face in a folder of photos into a dataset.")
+command("train", "train", "Train the mustache GAN on a prepped dataset (or --resume a run).")
 command("train_classifier", "train_classifier", "Train the mustache-ness classifier on a dataset.")
 command("score", "score", "Print the mustache-ness of every face in photos (0 clean .. 1 mustache).")
 command("eval", "eval", "Measure GAN checkpoints: mustache rate, KID, change outside, drift.")
