@@ -104,6 +104,27 @@ def find_photo(source: str, photo_dirs: Sequence[Path]) -> Path | None:
     return None
 
 
+def recorded_photo_dirs(dataset: str | Path) -> list[Path]:
+    """The photo folders a dataset records having been prepped from (``photos`` or ``root`` in
+    prep_config.json or summary*.json), those that exist; [] when none are recorded."""
+    import json
+
+    found = []
+    root = Path(dataset)
+    for f in [root / "prep_config.json", *sorted(root.glob("summary*.json"))]:
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        for key in ("photos", "root"):
+            v = d.get(key) if isinstance(d, dict) else None
+            for p in [v] if isinstance(v, str) else v if isinstance(v, list) else []:
+                p = Path(p) if Path(p).is_absolute() else root / p
+                if p.is_dir() and p not in found:
+                    found.append(p)
+    return found
+
+
 def outside_mask(regions: Sequence[tuple[np.ndarray, np.ndarray, float]], shape: tuple[int, int],
                  dilate: float) -> np.ndarray:
     """bool (H, W): True outside every mustache region of a photo, each dilated by ``dilate`` x
@@ -190,7 +211,15 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
 
     dev = resolve_device(device)
     notes: list[str] = []
-    generator, _ = load_generator(model, dev)
+    generator, ckpt = load_generator(model, dev)
+    from data_prep.build import read_prep_config
+
+    def plain(x):  # tuples and lists alike, as JSON has them
+        return json.loads(json.dumps(x))
+
+    theirs = (ckpt.get("prep_config") or {}).get("region")
+    if theirs is not None and plain(theirs) != plain(asdict(read_prep_config(dataset).region)):
+        notes.append("the model was trained on another window geometry than this dataset's")
     records = read_manifest(dataset)
     held = heldout_clean(records, config.holdout)[: config.max_faces]
     if not held:

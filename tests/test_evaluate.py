@@ -60,6 +60,7 @@ def test_window_metrics_without_photos(tiny_models, synthetic_dataset, tmp_path)
         r = evaluate(gan, synthetic_dataset, s, out_dir=tmp_path, config=CONFIG)
     assert r.faces >= 1 and 0 <= r.mustache_rate <= 1 and np.isfinite(r.kid)
     assert r.photos == 0 and r.outside_change is None and any("photo" in n for n in r.notes)
+    assert not any("geometry" in n for n in r.notes)
     assert json.loads((tmp_path / "report.json").read_text())["faces"] == r.faces
     assert (tmp_path / "contact_sheet.png").is_file()
 

@@ -16,7 +16,7 @@ COLUMNS = (("mustache_rate", "rate", "{:.3f}"), ("mean_score", "score", "{:.3f}"
 def eval(  # noqa: A001 - the command is called `eval`
     models: Annotated[list[Path], typer.Argument(help="GAN checkpoints or run folders.")],
     data: Annotated[Path, typer.Option("--data", "-d", help="Dataset folder (`mustache prep` output).")] = Path("mustache-data"),
-    photos: Annotated[list[Path] | None, typer.Option(help="Folder the dataset was prepped from (repeatable); needed for photo metrics.")] = None,
+    photos: Annotated[list[Path] | None, typer.Option(help="Folder the dataset was prepped from (repeatable; default: as recorded in the dataset); needed for photo metrics.")] = None,
     classifier: Annotated[Path | None, typer.Option("--classifier", help="Classifier checkpoint (default: the shipped one).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json and contact_sheet.png (one subfolder a model when several).")] = Path("eval"),
     compare: Annotated[list[Path] | None, typer.Option(help="Earlier report.json files to add to the table (repeatable).")] = None,
@@ -45,7 +45,9 @@ def eval(  # noqa: A001 - the command is called `eval`
         raise MustacheError("need 0 < --holdout < 1, --max-faces >= 1, --max-photos >= 0")
 
     from mustache.classify import Scorer
-    from mustache.evaluate import EvalConfig, evaluate
+    from mustache.evaluate import EvalConfig, evaluate, recorded_photo_dirs
+
+    photos = photos or recorded_photo_dirs(data)
 
     rows: list[dict] = [json.loads(p.read_text()) for p in compare or []]
     config = EvalConfig(holdout=holdout, max_faces=max_faces, max_photos=max_photos, seed=seed)
