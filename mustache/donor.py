@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from data_prep import indices as ix
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
+from mustache.apply import ApplyOptions, ApplyResult, FaceResult, as_rgb
 from mustache.errors import EXIT_USAGE, MustacheError
 
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
@@ -51,29 +52,8 @@ class DonorConfig:
     frame_points: int = 16  # points on that frame
     ring: float = 0.12  # width of the skin ring around the region for colour (x eye distance)
     max_gain: float = 1.6  # bound on the colour match's scale factors, either way
-    clone: str = "normal"  # blend_patch's clone mode
     check_mustache: bool = True  # score the donor with the shipped classifier, if there is one
     warn_below: float = 0.5  # classifier score under which the donor gets a warning
-
-
-@dataclass(frozen=True)
-class ApplyOptions:  # stand-in until mustache.apply lands
-    face: int | None = None  # target face index (largest first); None = every face
-
-
-@dataclass(frozen=True, eq=False)
-class FaceResult:  # stand-in until mustache.apply lands
-    index: int  # face index in the target, largest first
-    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) photo px
-    changed: bool  # False when the face was skipped
-    reason: str | None = None  # why it was skipped
-
-
-@dataclass(frozen=True, eq=False)
-class ApplyResult:  # stand-in until mustache.apply lands
-    image: np.ndarray  # (H, W, 3) uint8 RGB
-    faces: tuple[FaceResult, ...] = field(default_factory=tuple)
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,18 +194,14 @@ def match_colour(patch: np.ndarray, patch_ring: np.ndarray, target: np.ndarray,
 
 # ---------------------------------------------------------------- the donor
 
-def _as_rgb(image_or_path, what: str) -> np.ndarray:
-    from data_prep.image_io import ImageLoadError, load_image
-
-    if isinstance(image_or_path, str | os.PathLike):
-        try:
-            return load_image(image_or_path)
-        except ImageLoadError as e:
-            raise MustacheError(f"{what} {image_or_path}: {e}", EXIT_USAGE) from None
-    a = np.asarray(image_or_path)
-    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-        raise MustacheError(f"{what} must be RGB uint8 (H, W, 3), got {a.dtype} {a.shape}")
-    return np.ascontiguousarray(a)
+def _donor_rgb(donor) -> np.ndarray:
+    """as_rgb, with errors that say it is the donor."""
+    try:
+        return as_rgb(donor)
+    except MustacheError as e:
+        raise MustacheError(f"donor {e}", EXIT_USAGE) from None
+    except ValueError as e:
+        raise MustacheError(f"donor: {e}", EXIT_USAGE) from None
 
 
 def _lip_problem(points: np.ndarray, shape: tuple[int, int], config: DonorConfig) -> str | None:
@@ -298,7 +274,7 @@ class DonorTransfer:
         self._own = detector is None
         self.detector = MediaPipeDetector() if detector is None else detector
         try:
-            image = _as_rgb(donor, "donor")
+            image = _donor_rgb(donor)
             found = self._pick(image, donor_face)
             self.face = _donor_face(image, found, config)
         except BaseException:
@@ -389,30 +365,47 @@ class DonorTransfer:
         mask = polygon_mask(poly_t - [x0, y0], (y1 - y0, x1 - x0), feather=feather)
         return warped, mask, box
 
-    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
-        """Put the donor's mustache on every face of the target (or ``options.face`` only).
+    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None
+              ) -> ApplyResult:
+        """Put the donor's mustache on every face of the target (or ``options.faces``).
 
-        Returns the new (H, W, 3) uint8 image and one FaceResult per target face; a face whose
-        upper lip is not visible is left as it was. A photo with no face comes back unchanged
-        with no FaceResults.
+        ``image_or_path``: RGB uint8 (H, W, 3) or a path; ``faces``: its landmarks if already
+        found. Uses ``options.faces``, ``min_face``, ``clone`` and ``strength`` (the share of
+        the change kept); ``seed`` and ``label`` mean nothing here. Returns the new image (same
+        size) and one FaceResult per face found, like ``Mustacher.apply``; a face whose upper
+        lip is not visible is left as it was; no face -> the image unchanged, no results.
         """
         from mustache.blend import blend_patch
 
-        image = _as_rgb(image_or_path, "photo")
-        faces = self.detector.detect(image)
+        image = as_rgb(image_or_path)
+        if faces is None:
+            faces = self.detector.detect(image)
         out = image.copy()
         results = []
         for i, f in enumerate(faces):
-            if options.face is not None and i != options.face:
-                continue
-            problem = _lip_problem(f.points, image.shape[:2], self.config)
-            if problem is not None:
-                results.append(FaceResult(i, tuple(f.box), False, problem))
+            base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
+                        landmarks=np.asarray(f.points, np.float32)[:, :2])
+            width = f.box[2] - f.box[0]
+            note = None
+            if not options.wants(i):
+                note = "not selected"
+            elif width < options.min_face:
+                note = f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
+            elif options.strength == 0:
+                note = "strength 0"
+            else:
+                note = _lip_problem(f.points, image.shape[:2], self.config)
+            if note is not None:
+                results.append(FaceResult(**base, blended=False, note=note))
                 continue
             # patches come from the original photo, so one face's blend never feeds another's
             patch, mask, box = self.patch(image, f.points)
-            out = blend_patch(out, patch, mask, box, clone=self.config.clone)
-            results.append(FaceResult(i, tuple(f.box), True))
+            if options.strength < 1:
+                here = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
+                patch = np.clip(here + options.strength * (patch - here) + 0.5, 0, 255
+                                ).astype(np.uint8)
+            out = blend_patch(out, patch, mask, box, clone=options.clone)
+            results.append(FaceResult(**base, blended=True, region_box=box))
         return ApplyResult(out, tuple(results), self.warnings)
 
     def close(self) -> None:
@@ -458,6 +451,6 @@ def cycle_pairs(targets, donors) -> Iterator[tuple[Path, Path]]:
         yield p, d[i % len(d)]
 
 
-__all__: Sequence[str] = ("ApplyOptions", "ApplyResult", "CONTROL_INDICES", "DonorConfig",
-                          "DonorFace", "DonorTransfer", "FaceResult", "control_points",
-                          "cycle_pairs", "match_colour", "piecewise_map", "transfer")
+__all__: Sequence[str] = ("CONTROL_INDICES", "DonorConfig", "DonorFace", "DonorTransfer",
+                          "control_points", "cycle_pairs", "match_colour", "piecewise_map",
+                          "transfer")

@@ -6,6 +6,7 @@ import pytest
 
 from data_prep import indices as ix
 from data_prep.region import region_polygon
+from mustache.apply import ApplyOptions, ApplyResult, FaceResult
 from mustache.donor import DonorConfig, DonorTransfer, cycle_pairs, piecewise_map, transfer
 from mustache.errors import MustacheError
 from tests.conftest import ROOT, paint_mustache, rotate
@@ -72,6 +73,25 @@ def test_the_mustache_follows_the_lip(astronaut, transfer_from_donor):
         assert np.sign(slope) == -np.sign(deg) and abs(np.degrees(np.arctan(slope))) > 8
 
 
+def test_results_and_options_are_apply_s(astronaut, transfer_from_donor):
+    r = transfer_from_donor.apply(astronaut)
+    assert isinstance(r, ApplyResult) and r.blended == 1
+    f = r.faces[0]
+    assert isinstance(f, FaceResult) and f.blended and f.region_box is not None
+    assert f.landmarks.shape == (478, 2)
+    for options, note in ((ApplyOptions(faces=(1,)), "not selected"),
+                          (ApplyOptions(strength=0.0), "strength 0"),
+                          (ApplyOptions(min_face=1000), "face too small")):
+        r = transfer_from_donor.apply(astronaut, options)
+        assert np.array_equal(r.image, astronaut) and note in r.faces[0].note
+    half = transfer_from_donor.apply(astronaut, ApplyOptions(strength=0.5)).image
+    full = transfer_from_donor.apply(astronaut).image
+    assert 0 < np.abs(half.astype(int) - astronaut).sum() < np.abs(full.astype(int) - astronaut).sum()
+    gray = np.full((200, 200, 3), 128, np.uint8)  # no face: unchanged, no results
+    r = transfer_from_donor.apply(gray)
+    assert r.faces == () and np.array_equal(r.image, gray)
+
+
 def test_a_face_onto_itself_changes_little(astronaut, detector):
     out = transfer(astronaut, astronaut, detector=detector,
                    config=DonorConfig(check_mustache=False)).image  # no mustache, no warning
@@ -102,12 +122,13 @@ def test_several_donor_faces_largest_first_and_selectable(donor, detector):
     tiled = np.full((h, w + small.shape[1], 3), 200, np.uint8)
     tiled[:, :w] = large
     tiled[: small.shape[0], w:] = small
-    with DonorTransfer(tiled, detector=detector) as t:
+    cfg = DonorConfig(check_mustache=False)
+    with DonorTransfer(tiled, detector=detector, config=cfg) as t:
         assert t.face.box[2] <= w  # the large one
-    with DonorTransfer(tiled, donor_face=1, detector=detector) as t:
+    with DonorTransfer(tiled, donor_face=1, detector=detector, config=cfg) as t:
         assert t.face.box[0] >= w  # the small one
     with pytest.raises(MustacheError, match="out of range"):
-        DonorTransfer(tiled, donor_face=5, detector=detector)
+        DonorTransfer(tiled, donor_face=5, detector=detector, config=cfg)
 
 
 def test_mirrored_donor_swaps_left_and_right(transfer_from_donor):
