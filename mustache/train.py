@@ -154,6 +154,13 @@ def training_loop(
     g_ema = make_ema(g_net)
     opt_g = torch.optim.Adam(g_net.parameters(), lr=lr_g, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(d_net.parameters(), lr=lr_d, betas=(0.0, 0.99))
+
+    def ramp(s):  # the scheduler: linear warm-up, then constant (GANs like a steady lr)
+        return min(1.0, (s + 1) / max(1, warmup))
+
+    # schedulers before loading: their constructor resets the lr the optimiser state holds
+    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, ramp)
+    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, ramp)
     step = 0
     if ckpt is not None:
         try:
@@ -162,6 +169,8 @@ def training_loop(
             g_ema.load_state_dict(ckpt["generator_ema"])
             opt_g.load_state_dict(ckpt["optimizers"]["g"])
             opt_d.load_state_dict(ckpt["optimizers"]["d"])
+            sched_g.load_state_dict(ckpt["schedulers"]["g"])
+            sched_d.load_state_dict(ckpt["schedulers"]["d"])
         except (KeyError, RuntimeError, ValueError) as e:
             raise MustacheError(f"{ckpt_io.resolve(resume)}: checkpoint does not match the model "
                                 f"({type(e).__name__})") from None
@@ -174,14 +183,6 @@ def training_loop(
                 if torch.is_tensor(v) and k != "step":
                     st[k] = v.to(dev)
 
-    def ramp(s):  # the scheduler: linear warm-up, then constant (GANs like a steady lr)
-        return min(1.0, (s + 1) / max(1, warmup))
-
-    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, ramp)
-    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, ramp)
-    if ckpt is not None:
-        sched_g.load_state_dict(ckpt["schedulers"]["g"])
-        sched_d.load_state_dict(ckpt["schedulers"]["d"])
     g_train, d_train, d_judge = g_net, d_net, d_net
     if dist.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
