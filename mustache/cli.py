@@ -56,6 +56,7 @@ command("prep", "prep", "Find, align and crop every face in a folder of photos i
 command("train", "train", "Train the mustache GAN on a prepped dataset (or --resume a run).")
 command("train_classifier", "train_classifier", "Train the mustache-ness classifier on a dataset.")
 command("score", "score", "Print the mustache-ness of every face in photos (0 clean .. 1 mustache).")
+command("apply", "apply", "Put a mustache on every face of a photo (or a folder of photos).")
 command("eval", "eval", "Measure GAN checkpoints: mustache rate, KID, change outside, drift.")
 
 

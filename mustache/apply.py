@@ -1,0 +1,341 @@
+"""Put a generated mustache on every face of a photo, at full resolution.
+
+Per face: landmarks -> face alignment -> the mustache window (the checkpoint's own window
+geometry) -> the generator paints the region (label 1, noise from the seed) -> the change is
+warped back over the region's photo box only -> Poisson blend with a feathered mask. Nothing
+outside the region's mask changes.
+
+    with Mustacher("runs/gan") as m:                    # model loaded once, reused
+        result = m.apply("face.jpg", ApplyOptions(seed=3))
+        result.image, result.faces                       # (H, W, 3) uint8, one FaceResult a face
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mustache.blend import CLONE_MODES
+from mustache.errors import EXIT_USAGE, MustacheError
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "default.pt"
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    seed: int = 0  # noise seed: the same seed gives the same mustache
+    strength: float = 1.0  # 0 leaves the photo as it is, 1 is the generator's full change
+    clone: str = "normal"  # "normal" | "mixed" | "alpha" (see mustache.blend)
+    faces: tuple[int, ...] | None = None  # face indices to change (largest first); None = all
+    label: int = 1  # 1 mustache, 0 clean (remove one)
+    min_face: float = 40.0  # faces narrower than this (photo px) are skipped
+
+    def __post_init__(self):
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if self.clone not in CLONE_MODES:
+            raise ValueError(f"clone must be one of {CLONE_MODES}, got {self.clone!r}")
+        if self.label not in (0, 1):
+            raise ValueError(f"label must be 0 or 1, got {self.label}")
+        if isinstance(self.faces, int):  # one index is a fine way to say one face
+            object.__setattr__(self, "faces", (self.faces,))
+
+    def wants(self, index: int) -> bool:
+        return self.faces is None or index in self.faces
+
+
+@dataclass(frozen=True, eq=False)
+class FaceResult:
+    index: int  # face index in the photo, largest first
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) face box, photo px
+    blended: bool  # False when the face was skipped
+    note: str | None = None  # why it was skipped
+    score: float | None = None  # detector confidence
+    landmarks: np.ndarray | None = None  # (478, 2) float32 photo px
+    region_box: tuple[int, int, int, int] | None = None  # photo box that was blended (clipped)
+
+    def to_dict(self) -> dict:
+        d = {"index": self.index, "box": [round(float(v), 1) for v in self.box],
+             "blended": self.blended, "note": self.note,
+             "score": None if self.score is None else round(float(self.score), 4),
+             "region_box": None if self.region_box is None else list(self.region_box)}
+        if self.landmarks is not None:
+            d["landmarks"] = np.round(np.asarray(self.landmarks, np.float64)[:, :2], 1).tolist()
+        return d
+
+
+@dataclass(frozen=True, eq=False)
+class ApplyResult:
+    image: np.ndarray  # (H, W, 3) uint8 RGB, same size as the input
+    faces: tuple[FaceResult, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def blended(self) -> int:
+        """How many faces were changed."""
+        return sum(f.blended for f in self.faces)
+
+    def to_dict(self) -> dict:
+        return {"size": [int(self.image.shape[1]), int(self.image.shape[0])],
+                "faces": [f.to_dict() for f in self.faces], "warnings": list(self.warnings)}
+
+
+def as_rgb(image_or_path) -> np.ndarray:
+    """A path (EXIF applied) or an array -> RGB uint8 (H, W, 3); MustacheError naming the file."""
+    if isinstance(image_or_path, str | os.PathLike):
+        from data_prep.image_io import ImageLoadError, load_image
+
+        try:
+            return load_image(image_or_path)
+        except ImageLoadError as e:
+            raise MustacheError(f"{image_or_path}: {e}", EXIT_USAGE) from None
+    a = np.asarray(image_or_path)
+    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
+        raise ValueError(f"image must be RGB uint8 (H, W, 3), got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def prep_config_of(ckpt: dict):
+    """The checkpoint's window geometry as a :class:`data_prep.build.PrepConfig` (defaults when
+    the checkpoint has none)."""
+    from dataclasses import fields
+
+    from data_prep.align import AlignConfig
+    from data_prep.build import PrepConfig
+    from data_prep.region import RegionConfig
+
+    d = ckpt.get("prep_config") or {}
+
+    def tup(x):
+        return tuple(tup(v) for v in x) if isinstance(x, list) else x
+
+    def make(cls, v):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: tup(x) for k, x in (v or {}).items() if k in names})
+
+    return PrepConfig(align=make(AlignConfig, d.get("align")), region=make(RegionConfig, d.get("region")))
+
+
+def resolve_model(model: str | os.PathLike | None) -> Path:
+    """A checkpoint file or run folder; None -> the shipped default (a clear error if absent)."""
+    if model is not None:
+        return Path(model)
+    if not DEFAULT_MODEL.is_file():
+        raise MustacheError(f"no default model yet ({DEFAULT_MODEL} is missing): pass --model "
+                            "a GAN checkpoint or run folder", EXIT_USAGE)
+    return DEFAULT_MODEL
+
+
+class Mustacher:
+    """A loaded generator and a face detector, reused across photos.
+
+    ``model``: a "mustache-gan" checkpoint, a run folder, or None for the shipped default.
+    ``detect_size``: long side (px) of the copy landmarks are found on; faces that come out
+    small on it get their landmarks again from a full-resolution crop. ``detector``: any
+    :class:`data_prep.landmarks.FaceDetector` to share (one is made and closed otherwise).
+    """
+
+    def __init__(self, model=None, device: str = "auto", detector=None, detect_size: int = 640,
+                 refine_below: float = 160.0):
+        import torch
+
+        from mustache.checkpoint import load_generator
+        from mustache.device import resolve_device
+
+        self.device = resolve_device(device)
+        self.generator, ckpt = load_generator(resolve_model(model), self.device)
+        self.prep = prep_config_of(ckpt)
+        size = self.prep.region.window_size
+        if self.generator.config.size != size:
+            raise MustacheError(f"{model}: generator size {self.generator.config.size} does not "
+                                f"match its window size {size}")
+        self.detect_size = detect_size
+        self.refine_below = refine_below  # face width (px) on the detection copy
+        self._own = detector is None
+        if detector is None:
+            from data_prep.landmarks import DetectorConfig, MediaPipeDetector
+
+            # the detection copy is small: the slow full-range pass only when the mesh finds none
+            detector = MediaPipeDetector(DetectorConfig(full_range_above=1 << 30))
+        self.detector = detector
+        self._torch = torch
+
+    # ------------------------------------------------------------------ landmarks
+    def detect(self, image: np.ndarray) -> list:
+        """RGB uint8 (H, W, 3) -> FaceLandmarks in photo px, largest first. Runs on a copy at
+        most ``detect_size`` px long; a face small on that copy is re-measured on a crop of
+        the full photo."""
+        import cv2
+
+        from data_prep.landmarks import FaceLandmarks
+
+        h, w = image.shape[:2]
+        k = min(1.0, self.detect_size / max(h, w))
+        if k >= 1.0:
+            return self.detector.detect(image)
+        step = int(1 / (2 * k))  # cheap stride first, then area averaging for the rest
+        view = image[::step, ::step] if step > 1 else image
+        small = cv2.resize(view, (max(1, round(w * k)), max(1, round(h * k))),
+                           interpolation=cv2.INTER_AREA)
+        sx, sy = w / small.shape[1], h / small.shape[0]
+        faces = []
+        for f in self.detector.detect(small):
+            p = f.points.copy()
+            p[:, 0] *= sx
+            p[:, 1] *= sy
+            p[:, 2] *= sx
+            face = FaceLandmarks(p, f.score, self._box(p))
+            if f.box[2] - f.box[0] < self.refine_below:
+                face = self._refine(image, face) or face
+            faces.append(face)
+        return faces
+
+    @staticmethod
+    def _box(p: np.ndarray) -> tuple[float, float, float, float]:
+        return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+
+    def _refine(self, image: np.ndarray, face):
+        """Landmarks again from a full-resolution square crop around the face (2x its size,
+        resized to 384 px), or None when the mesh does not find it there."""
+        import cv2
+
+        from data_prep.landmarks import FaceLandmarks
+
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = face.box
+        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
+        bx0, by0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+        bx1, by1 = int(min(cx + half, w)), int(min(cy + half, h))
+        crop = image[by0:by1, bx0:bx1]
+        if min(crop.shape[:2]) < 8:
+            return None
+        k = 384 / max(crop.shape[:2])
+        crop = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+        found = self.detector.detect(np.ascontiguousarray(crop))
+        if not found:
+            return None
+        p = found[0].points.copy()
+        p[:, 0] = p[:, 0] * (bx1 - bx0) / crop.shape[1] + bx0
+        p[:, 1] = p[:, 1] * (by1 - by0) / crop.shape[0] + by0
+        p[:, 2] = p[:, 2] * (bx1 - bx0) / crop.shape[1]
+        return FaceLandmarks(p, face.score, self._box(p))
+
+    # ------------------------------------------------------------------ pipeline
+    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None) -> ApplyResult:
+        """A mustache on every face (or ``options.faces``) of an RGB uint8 (H, W, 3) image or a
+        path. ``faces``: landmarks already found (skips detection). Returns the new image (same
+        size) and one FaceResult per face found; no face -> the image unchanged, no results."""
+        from mustache.blend import blend_patch
+
+        image = as_rgb(image_or_path)
+        if faces is None:
+            faces = self.detect(image)
+        results: list[FaceResult] = []
+        todo = []
+        for i, f in enumerate(faces):
+            base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
+                        landmarks=np.asarray(f.points, np.float32)[:, :2])
+            width = f.box[2] - f.box[0]
+            note = None
+            if not options.wants(i):
+                note = "not selected"
+            elif width < options.min_face:
+                note = f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
+            elif options.strength == 0:
+                note = "strength 0"
+            if note is None:
+                try:
+                    todo.append((base, self._window(image, f.points)))
+                    continue
+                except ValueError as e:  # degenerate landmarks
+                    note = f"cannot align the face ({e})"
+            results.append(FaceResult(**base, blended=False, note=note))
+        if todo:
+            painted = self._paint([w for _, w in todo], options)
+            out = image.copy()
+            for (base, win), delta in zip(todo, painted, strict=True):
+                patch, mask, box = self._patch(image, win, delta, options.strength)
+                if box is None:
+                    results.append(FaceResult(**base, blended=False, note="region outside the photo"))
+                    continue
+                # patches come from the original photo, so one face's blend never feeds another's
+                out = blend_patch(out, patch, mask, box, clone=options.clone)
+                results.append(FaceResult(**base, blended=True, region_box=box))
+        else:
+            out = image.copy()
+        results.sort(key=lambda r: r.index)
+        return ApplyResult(out, tuple(results))
+
+    def _window(self, image: np.ndarray, points: np.ndarray):
+        """-> (region, window RGB uint8 (S, S, 3)) for one face."""
+        from data_prep.align import estimate_alignment, warp
+        from data_prep.region import mustache_region
+
+        region = mustache_region(points, estimate_alignment(points, self.prep.align), self.prep.region)
+        return region, warp(image, region.window)
+
+    def _paint(self, windows: list, options: ApplyOptions) -> list[np.ndarray]:
+        """The generator on every window at once -> per face the change, float32 (S, S, 3) in
+        pixel units (generated - original)."""
+        torch = self._torch
+        c = self.generator.config
+        win = np.stack([w for _, w in windows])  # (N, S, S, 3) uint8
+        mask = np.stack([r.mask for r, _ in windows])[:, None]  # (N, 1, S, S)
+        noise = np.stack([np.random.default_rng([options.seed, i]).standard_normal(c.noise_dim)
+                          for i in range(len(windows))]).astype(np.float32)
+        x = torch.from_numpy(win).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        with torch.inference_mode():
+            y = self.generator(x, torch.from_numpy(mask).to(self.device),
+                               torch.full((len(windows),), options.label, dtype=torch.long,
+                                          device=self.device),
+                               torch.from_numpy(noise).to(self.device))
+        delta = ((y - x) * 127.5).permute(0, 2, 3, 1).float().cpu().numpy()
+        return list(delta)
+
+    def _patch(self, image: np.ndarray, window, delta: np.ndarray, strength: float):
+        """The change warped back over the region's photo box: (patch uint8 (h, w, 3), mask
+        float32 (h, w), box) with the box clipped to the photo; box None when it is empty."""
+        from data_prep.align import unwarp
+
+        region, _ = window
+        h, w = image.shape[:2]
+        # the mask's nonzero box in the window, mapped to the photo (one window pixel wider)
+        ys, xs = np.nonzero(region.mask > 0)
+        if ys.size == 0:
+            return None, None, None
+        c = np.array([[xs.min() - 1, ys.min() - 1], [xs.max() + 2, ys.min() - 1],
+                      [xs.max() + 2, ys.max() + 2], [xs.min() - 1, ys.max() + 2]], np.float64)
+        p = region.window.to_photo(c)
+        x0, y0 = np.floor(p.min(0)).astype(int)
+        x1, y1 = np.ceil(p.max(0)).astype(int) + 1
+        x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None, None, None
+        box = (x0, y0, x1, y1)
+        change = unwarp(np.ascontiguousarray(delta, np.float32), region.window, box)
+        mask = unwarp(region.mask, region.window, box)
+        # adding the change keeps the photo's own full-resolution pixels where the generator
+        # kept the window, and strength scales it linearly
+        patch = image[y0:y1, x0:x1].astype(np.float32) + strength * change
+        return np.clip(np.rint(patch), 0, 255).astype(np.uint8), mask, box
+
+    def close(self) -> None:
+        if self._own and self.detector is not None:
+            self.detector.close()
+        self.detector = None
+
+    def __enter__(self) -> Mustacher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def apply(image_or_path, model=None, options: ApplyOptions = ApplyOptions(),
+          device: str = "auto") -> ApplyResult:
+    """One call: load the model, put mustaches on one photo (array or path), close."""
+    with Mustacher(model, device) as m:
+        return m.apply(image_or_path, options)
