@@ -28,7 +28,7 @@ from mustache.errors import EXIT_USAGE, MustacheError
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
 # upper-lip contours, the lower lip (the region droops beside the mouth corners), cheeks
 # beside the nose and the mouth, and the chin just below the lip.
-_NOSE = (2, 94, 97, 326, 98, 327)
+_NOSE = (2, 97, 326, 98, 327)  # not 94: it sits within a pixel of 2 and makes slivers
 _CHEEKS = (36, 266, 205, 425, 206, 426, 207, 427, 216, 436, 192, 416, 214, 434, 212, 432,
            202, 422)
 _CHIN = (83, 18, 313)
@@ -117,13 +117,18 @@ def piecewise_map(src: np.ndarray, dst: np.ndarray, box: tuple[int, int, int, in
     tris = Delaunay(local).simplices
     label = np.zeros((h, w), np.uint16)  # 0 = outside every triangle: the similarity
     table = np.repeat(sim[None], len(tris) + 1, axis=0)  # (T+1, 2, 3) dst box -> src
+    scale = np.sqrt(abs(np.linalg.det(sim[:, :2])))
     for k, t in enumerate(tris, start=1):
         a = local[t]
         if abs(np.cross(a[1] - a[0], a[2] - a[0])) < 1e-6:
             continue  # flat triangle: its pixels keep the similarity
+        m = cv2.getAffineTransform(a.astype(np.float32), src[t].astype(np.float32))
+        sv = np.linalg.svd(m[:, :2], compute_uv=False)
+        if sv[0] > 4 * scale or sv[1] < scale / 4:
+            continue  # a sliver stretched out of shape (near-coincident points): no spikes
+        table[k] = m
         cv2.fillConvexPoly(label, np.round(a * 16).astype(np.int32), k, lineType=cv2.LINE_8,
                            shift=4)
-        table[k] = cv2.getAffineTransform(a.astype(np.float32), src[t].astype(np.float32))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     m = table[label]  # (h, w, 2, 3)
     mx = m[..., 0, 0] * xx + m[..., 0, 1] * yy + m[..., 0, 2]
