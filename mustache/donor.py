@@ -56,6 +56,12 @@ class DonorConfig:
     warn_below: float = 0.5  # classifier score under which the donor gets a warning
 
 
+class DonorWarning(UserWarning):
+    """The donor looks doubtful (for example, no mustache by the classifier). The same text is
+    in ``DonorTransfer.warnings`` and ``ApplyResult.warnings``, so a CLI can filter this
+    category and print those as one clean line."""
+
+
 @dataclass(frozen=True, eq=False)
 class DonorFace:
     """One face of a donor photo: the photo, its landmarks and region."""
@@ -291,7 +297,7 @@ class DonorTransfer:
         if score is not None and score < config.warn_below:
             msg = f"the donor's lip does not look like a mustache (score {score:.2f})"
             self.warnings = (msg,)
-            warnings.warn(msg, stacklevel=2)
+            warnings.warn(msg, DonorWarning, stacklevel=2)
 
     def _pick(self, image: np.ndarray, donor_face: int | None):
         faces = self.detector.detect(image)
@@ -457,5 +463,6 @@ def cycle_pairs(targets, donors) -> Iterator[tuple[Path, Path]]:
 
 
 __all__: Sequence[str] = ("CONTROL_INDICES", "DonorConfig", "DonorFace", "DonorTransfer",
+                          "DonorWarning",
                           "control_points", "cycle_pairs", "match_colour", "piecewise_map",
                           "transfer")

@@ -7,7 +7,14 @@ import pytest
 from data_prep import indices as ix
 from data_prep.region import region_polygon
 from mustache.apply import ApplyOptions, ApplyResult, FaceResult
-from mustache.donor import DonorConfig, DonorTransfer, cycle_pairs, piecewise_map, transfer
+from mustache.donor import (
+    DonorConfig,
+    DonorTransfer,
+    DonorWarning,
+    cycle_pairs,
+    piecewise_map,
+    transfer,
+)
 from mustache.errors import MustacheError
 from tests.conftest import ROOT, paint_mustache, rotate
 
@@ -182,7 +189,7 @@ def test_a_donor_that_does_not_look_mustached_gets_a_warning(astronaut, detector
     import mustache.donor as donor_module
 
     monkeypatch.setattr(donor_module, "_mustache_score", lambda image, face: 0.1)
-    with pytest.warns(UserWarning, match="does not look like a mustache"):
+    with pytest.warns(DonorWarning, match="does not look like a mustache"):
         t = DonorTransfer(astronaut, detector=detector)
     assert len(t.warnings) == 1
     assert t.apply(astronaut).warnings == t.warnings
