@@ -139,7 +139,7 @@ class Mustacher:
     """
 
     def __init__(self, model=None, device: str = "auto", detector=None, detect_size: int = 640,
-                 refine_below: float = 160.0):
+                 refine_below: float = 96.0):
         import torch
 
         from mustache.checkpoint import load_generator
@@ -176,10 +176,12 @@ class Mustacher:
         k = min(1.0, self.detect_size / max(h, w))
         if k >= 1.0:
             return self.detector.detect(image)
-        step = int(1 / (2 * k))  # cheap stride first, then area averaging for the rest
+        # a cheap stride down to ~2x the target, then bilinear (at 2x it averages 2x2 pixels):
+        # INTER_AREA over a 4000 px photo costs 3-8x more and detection does not need it
+        step = int(1 / (2 * k))
         view = image[::step, ::step] if step > 1 else image
         small = cv2.resize(view, (max(1, round(w * k)), max(1, round(h * k))),
-                           interpolation=cv2.INTER_AREA)
+                           interpolation=cv2.INTER_LINEAR)
         sx, sy = w / small.shape[1], h / small.shape[0]
         faces = []
         for f in self.detector.detect(small):
@@ -262,7 +264,7 @@ class Mustacher:
                     results.append(FaceResult(**base, blended=False, note="region outside the photo"))
                     continue
                 # patches come from the original photo, so one face's blend never feeds another's
-                out = blend_patch(out, patch, mask, box, clone=options.clone)
+                out = blend_patch(out, patch, mask, box, clone=options.clone, out=out)
                 results.append(FaceResult(**base, blended=True, region_box=box))
         else:
             out = image.copy()

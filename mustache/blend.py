@@ -33,7 +33,7 @@ def _check(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray, box, clone: s
 
 def blend_patch(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray,
                 box: tuple[int, int, int, int], clone: str = "normal", *,
-                max_solve: int = 256) -> np.ndarray:
+                max_solve: int = 256, out: np.ndarray | None = None) -> np.ndarray:
     """Blend ``patch`` into ``photo[y0:y1, x0:x1]`` and return a new photo.
 
     ``photo`` RGB uint8 (H, W, 3); ``patch`` RGB uint8 (h, w, 3) and ``mask`` float (h, w) in
@@ -41,7 +41,9 @@ def blend_patch(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray,
     ignored). ``clone``: "normal" (Poisson, recoloured to its surroundings), "mixed" (Poisson
     keeping the stronger gradient, so skin texture shows) or "alpha" (no Poisson).
     ``max_solve``: long side (px) above which the Poisson step runs on a downscaled crop.
-    Pixels where ``mask == 0`` are bit-identical to ``photo``.
+    ``out``: write into this array (it may be ``photo`` itself) instead of a new copy, which
+    saves a full-photo copy per face on large photos. Pixels where ``mask == 0`` are
+    bit-identical to ``photo``.
     """
     photo = np.asarray(photo)
     patch = np.asarray(patch)
@@ -50,7 +52,12 @@ def blend_patch(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray,
     _check(photo, patch, mask, box, clone)
     h, w = photo.shape[:2]
     x0, y0, x1, y1 = box
-    out = photo.copy()
+    if out is None:
+        out = photo.copy()
+    elif out.shape != photo.shape or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 {photo.shape}, got {out.dtype} {out.shape}")
+    elif out is not photo:
+        out[...] = photo
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if cx1 <= cx0 or cy1 <= cy0:
         return out
@@ -63,7 +70,7 @@ def blend_patch(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray,
     a = m[by0:by1, bx0:bx1]
     src = patch[cy0 - y0 + by0:cy0 - y0 + by1, cx0 - x0 + bx0:cx0 - x0 + bx1]
     bx0, by0, bx1, by1 = cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1
-    here = photo[by0:by1, bx0:bx1]
+    here = photo[by0:by1, bx0:bx1].copy()  # a copy: ``out`` may be ``photo``
     if clone != "alpha":
         src = _poisson(photo, src, a > 0, (bx0, by0, bx1, by1), clone, max_solve)
     mixed = here.astype(np.float32) * (1 - a[..., None]) + src.astype(np.float32) * a[..., None]

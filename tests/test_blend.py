@@ -107,3 +107,12 @@ def test_bad_inputs_name_the_shape():
         blend_patch(photo[..., 0], np.zeros((10, 10, 3), np.uint8), np.ones((10, 10)), (0, 0, 10, 10))
     with pytest.raises(ValueError, match="clone"):
         blend_patch(photo, np.zeros((10, 10, 3), np.uint8), np.ones((10, 10)), (0, 0, 10, 10), "x")
+
+
+def test_in_place_matches_copy():
+    photo = _photo()
+    patch, mask, box = _stripes(60, 100), _ellipse_mask(60, 100), (100, 70, 200, 130)
+    new = blend_patch(photo, patch, mask, box)
+    buf = photo.copy()
+    assert blend_patch(buf, patch, mask, box, out=buf) is buf
+    assert np.array_equal(buf, new)

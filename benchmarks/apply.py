@@ -1,0 +1,140 @@
+"""Time `mustache apply` on the CPU: ms per photo, split into landmarks, generator, warp, blend.
+
+Photos are the astronaut (one face) at 512, 1024 and 4000 px (upscaled; and a 4000 px canvas
+with the 2048 px astronaut padded in), and a tiled photo with several faces. Model load and
+the first (warm-up) call are excluded. Uses mustache/weights/default.pt when it exists, else
+an untrained generator of the "default" preset's size (same cost).
+
+    .venv/bin/python benchmarks/apply.py [--repeats 5] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+
+def _model(tmp: Path) -> tuple[Path, str]:
+    from mustache.apply import DEFAULT_MODEL
+
+    if DEFAULT_MODEL.is_file():
+        return DEFAULT_MODEL, "shipped default weights"
+    from data_prep.build import PrepConfig
+    from mustache import checkpoint
+    from mustache.models.generator import Generator, GeneratorConfig
+
+    try:
+        from mustache.presets import get
+
+        cfg, what = get("default").generator, 'untrained "default" preset generator'
+    except (ImportError, ValueError):
+        cfg, what = GeneratorConfig(base=16), "untrained GeneratorConfig(base=16)"
+    path = tmp / "g.pt"
+    checkpoint.save(path, {"kind": "mustache-gan", "version": 1, "generator_config": asdict(cfg),
+                           "generator_ema": Generator(cfg).state_dict(),
+                           "prep_config": asdict(PrepConfig())})
+    return path, what
+
+
+def _photos() -> dict[str, np.ndarray]:
+    import cv2
+    from skimage import data
+
+    a = data.astronaut()
+    up = lambda s: cv2.resize(a, (s, s), interpolation=cv2.INTER_CUBIC)  # noqa: E731
+    pad = np.zeros((4000, 4000, 3), np.uint8)
+    pad[976:3024, 976:3024] = up(2048)
+    return {"512 (1 face)": a, "1024 (1 face)": up(1024), "4000 (1 face, upscaled)": up(4000),
+            "4000 (1 face, 2048 padded)": pad,
+            "1536x1024 (5 faces, tiled)": _five(a),
+            }
+
+
+def _five(a: np.ndarray) -> np.ndarray:
+    """A 3x2 grid of the astronaut with one tile left blank: five faces."""
+    grid = np.tile(a, (2, 3, 1))
+    grid[512:, 1024:] = 128
+    return grid
+
+
+def run(m, image: np.ndarray, options) -> dict[str, float]:
+    """One photo through the pipeline's stages, timed (ms)."""
+    from mustache.blend import blend_patch
+
+    t = {}
+    s = time.perf_counter()
+    faces = m.detect(image)
+    t["landmarks"] = time.perf_counter() - s
+    s = time.perf_counter()
+    wins = [m._window(image, f.points) for f in faces]
+    t["warp"] = time.perf_counter() - s
+    s = time.perf_counter()
+    deltas = m._paint(wins, options) if wins else []
+    t["generator"] = time.perf_counter() - s
+    s = time.perf_counter()
+    patches = [m._patch(image, w, d, options.strength) for w, d in zip(wins, deltas, strict=True)]
+    t["warp"] += time.perf_counter() - s
+    s = time.perf_counter()
+    out = image.copy()
+    for patch, mask, box in patches:
+        if box is not None:
+            out = blend_patch(out, patch, mask, box, clone=options.clone)
+    t["blend"] = time.perf_counter() - s
+    t = {k: v * 1000 for k, v in t.items()}
+    t["total"] = sum(t.values())
+    t["faces"] = len(faces)
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    import torch
+
+    from mustache.apply import ApplyOptions, Mustacher
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+          f"({_cpu_name()}), torch {torch.__version__} with {torch.get_num_threads()} threads")
+    with tempfile.TemporaryDirectory() as tmp:
+        path, what = _model(Path(tmp))
+        print(f"model: {what}")
+        with Mustacher(path, "cpu") as m:
+            opts = ApplyOptions(seed=0)
+            print(f"{'photo':30s} {'faces':>5s} {'landmarks':>9s} {'generator':>9s} {'warp':>6s} "
+                  f"{'blend':>6s} {'total':>7s}  ms (median of {args.repeats})")
+            for name, im in _photos().items():
+                run(m, im, opts)  # warm-up: graph start-up, allocator, caches
+                rs = [run(m, im, opts) for _ in range(args.repeats)]
+                med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                print(f"{name:30s} {med['faces']:5.0f} {med['landmarks']:9.1f} "
+                      f"{med['generator']:9.1f} {med['warp']:6.1f} {med['blend']:6.1f} "
+                      f"{med['total']:7.1f}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
