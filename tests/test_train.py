@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(preset="tiny", device="cpu", progress=False, log_every=1)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from more threads, and on a shared CPU extra OpenMP threads spin
+    and slow everything down (seen: 2 s -> 100 s)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _run(data, out, **kw):
     return training_loop(data=data, run_dir=out, **{**FAST, **kw})
 
@@ -134,7 +144,7 @@ def test_cli_nan_loss_exits_1(synthetic_dataset, tmp_path, monkeypatch):
 def test_torchrun_two_cpu_ranks_end_with_the_same_weights(synthetic_dataset, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_port=29517", "-m", "mustache", "train", "--data", str(synthetic_dataset),
+           "--standalone", "-m", "mustache", "train", "--data", str(synthetic_dataset),
            "--out", str(tmp_path / "ddp"), "--preset", "tiny", "--steps", "4",
            "--device", "cpu", "--no-progress", "--checkpoint-every", "2"]
     r = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
