@@ -94,3 +94,16 @@ def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu"):
         raise MustacheError(f"{resolve(path)}: checkpoint does not match the generator "
                             f"({type(e).__name__})") from None
     return g.to(device).eval().requires_grad_(False), ckpt
+
+
+def export_generator(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
+    """Write a GAN checkpoint (file or run folder) as the small file `apply` needs: the EMA
+    generator, its config, the dataset's window geometry and where it came from; no
+    discriminator, optimiser or RNG state. Returns the written payload."""
+    ckpt = load(src, GAN_KIND)
+    keep = ("kind", "version", "generator_config", "generator_ema", "prep_config", "step")
+    out = {k: ckpt[k] for k in keep if k in ckpt}
+    out["source"] = {"checkpoint": str(resolve(src)),
+                     "train_config": ckpt.get("train_config", {})}
+    save(dst, out)
+    return out
