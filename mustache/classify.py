@@ -35,6 +35,10 @@ class ClassifierTrainConfig:
     label_smoothing: float = 0.05  # targets 0.05 / 0.95: noisy labels cost less when wrong
     drop_noisy: float = 0.0  # fraction of training positives dropped after warmup, by loss
     warmup_epochs: int = 3  # epochs before noisy positives are dropped
+    # fraction of each batch whose region is painted over with random colour and noise and
+    # labelled clean: a blob in the mustache's place is not a mustache (an untrained GAN's
+    # output must not score as one)
+    fake_negatives: float = 0.15
     seed: int = 0
 
 
@@ -112,6 +116,28 @@ def augment(x: torch.Tensor, mask: torch.Tensor | None, gen: torch.Generator
     x = gray + (x - gray) * u(0.85, 1.15)[:, None, None, None]  # saturation
     x = (x - mean) * u(0.85, 1.15)[:, None, None, None] + mean + u(-0.3, 0.3)[:, None, None, None]
     return x.clamp(-1, 1), mask
+
+
+def paint_fakes(x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, fraction: float,
+                gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paint the region of a random ``fraction`` of the windows with random colour, blotches
+    and noise, and label those 0. x (N, 3, S, S) in [-1, 1], mask (N, 1, S, S), y (N,)."""
+    n, _, s, _ = x.shape
+    pick = torch.rand(n, generator=gen) < fraction
+    k = int(pick.sum())
+    if k == 0:
+        return x, y
+    grid = int(2 ** torch.randint(1, 5, (1,), generator=gen))  # blotch scale: 2..16 cells
+    mean = torch.rand(k, 3, 1, 1, generator=gen) * 2 - 1
+    blotch = F.interpolate(torch.randn(k, 3, grid, grid, generator=gen), size=(s, s),
+                           mode="bilinear", align_corners=False)
+    grain = torch.randn(k, 3, s, s, generator=gen)
+    fill = (mean + blotch * torch.rand(k, 1, 1, 1, generator=gen) * 0.6
+            + grain * torch.rand(k, 1, 1, 1, generator=gen) * 0.4).clamp(-1, 1)
+    x, y = x.clone(), y.clone()
+    x[pick] = x[pick] * (1 - mask[pick]) + fill * mask[pick]
+    y[pick] = 0
+    return x, y
 
 
 @torch.no_grad()
@@ -198,9 +224,10 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
         total = 0.0
         for b in range(0, len(pick), config.batch):
             idx = np.sort(pick[b:b + config.batch])
-            x, m = to_tensor(data.windows[idx], None if masks is None else masks[idx])
-            x, m = augment(x, m, gen)
+            x, m = augment(*to_tensor(data.windows[idx], data.masks[idx]), gen)
             y = torch.from_numpy(data.labels[idx]).float()
+            x, y = paint_fakes(x, m, y, config.fake_negatives, gen)
+            m = m if model_config.use_mask else None
             y = y * (1 - 2 * config.label_smoothing) + config.label_smoothing
             loss = F.binary_cross_entropy_with_logits(model(x.to(dev), None if m is None else
                                                             m.to(dev)), y.to(dev))

@@ -23,7 +23,8 @@ from data_prep import indices as ix
 LIPS = frozenset(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER + ix.LOWER_LIP_OUTER
                  + (95, 88, 178, 87, 14, 317, 402, 318, 324))
 
-ApplyFn = Callable[[np.ndarray, int], np.ndarray]  # (rgb photo, seed) -> rgb photo
+# (rgb photo, seed) -> rgb photo, or an object with .image (and .faces: mustache.apply's result)
+ApplyFn = Callable[[np.ndarray, int], object]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class EvalReport:
     clean_rate: float  # the same windows before generation (should be ~0)
     kid: float  # KID on the classifier's features vs real mustache windows (lower is better)
     kid_std: float
+    kid_before: float  # KID of the same windows before generation: the do-nothing baseline
     real_windows: int  # real mustache windows KID compares against
     photos: int = 0  # full photos measured (0: no photos or no apply pipeline)
     outside_change: float | None = None  # mean |after - before| outside dilated regions, 0-255
@@ -175,19 +177,40 @@ def _match(face, faces) -> object | None:
     return best
 
 
-def default_apply_fn(model: str | Path, device: str = "auto") -> ApplyFn | None:
-    """The `apply` pipeline as ``(rgb, seed) -> rgb``, or None while ``mustache.apply`` is not
-    there (photo metrics are then skipped with a note)."""
-    try:
+class _Pipeline:
+    """``mustache.apply`` as an :data:`ApplyFn` that also closes its detector."""
+
+    def __init__(self, model: str | Path, device: str):
         from mustache.apply import ApplyOptions, Mustacher
+
+        self._options = ApplyOptions
+        self._m = Mustacher(model=str(model), device=device)
+
+    def __call__(self, rgb: np.ndarray, seed: int):
+        return self._m.apply(rgb, self._options(seed=seed))
+
+    def close(self) -> None:
+        self._m.close()
+
+
+def default_apply_fn(model: str | Path, device: str = "auto") -> ApplyFn | None:
+    """The `apply` pipeline as ``(rgb, seed) -> ApplyResult``, or None while ``mustache.apply``
+    is not there (photo metrics are then skipped with a note)."""
+    try:
+        return _Pipeline(model, device)
     except ImportError:
         return None
-    m = Mustacher(model=str(model), device=device)
 
-    def run(rgb: np.ndarray, seed: int) -> np.ndarray:
-        return m.apply(rgb, ApplyOptions(seed=seed)).image
 
-    return run
+def _changed_elsewhere(result, records: list[dict]) -> list[tuple[int, int, int, int]]:
+    """Photo boxes ``apply`` blended for faces prep did not keep (no manifest record near)."""
+    boxes = []
+    for f in getattr(result, "faces", ()):
+        if not f.blended or f.region_box is None:
+            continue
+        if _match(_Box(tuple(f.box)), [_Box(tuple(r["box"])) for r in records]) is None:
+            boxes.append(tuple(f.region_box))
+    return boxes
 
 
 def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequence[Path] = (),
@@ -241,12 +264,15 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
                                                              replace=False))]
     if len(real_recs) >= 2 and len(fake) >= 2:
         real = load_windows(dataset, real_recs)
-        k = kid(scorer.features_windows(real.windows, real.masks if use_mask else None),
-                scorer.features_windows(fake, data.masks if use_mask else None),
-                config.kid_subsets, config.kid_subset_size, config.seed)
+        real_f = scorer.features_windows(real.windows, real.masks if use_mask else None)
+        m = data.masks if use_mask else None
+        k = kid(real_f, scorer.features_windows(fake, m), config.kid_subsets,
+                config.kid_subset_size, config.seed)
         kid_mean, kid_std = k.mean, k.std
+        kid_before = kid(real_f, scorer.features_windows(data.windows, m), config.kid_subsets,
+                         config.kid_subset_size, config.seed).mean
     else:
-        kid_mean = kid_std = math.nan
+        kid_mean = kid_std = kid_before = math.nan
         notes.append("KID skipped: fewer than 2 real mustache or generated windows")
 
     photos, change, drift = _photo_metrics(model, dataset, records, held, photo_dirs, config,
@@ -265,7 +291,7 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
     report = EvalReport(
         model=str(model), dataset=str(dataset), classifier=str(scorer.path), faces=len(fake),
         mustache_rate=float((scores > 0.5).mean()), mean_score=float(scores.mean()),
-        clean_rate=float((before_scores > 0.5).mean()), kid=kid_mean, kid_std=kid_std,
+        clean_rate=float((before_scores > 0.5).mean()), kid=kid_mean, kid_std=kid_std, kid_before=kid_before,
         real_windows=len(real_recs), photos=photos, outside_change=change, landmark_drift=drift,
         sheet=sheet, notes=tuple(notes))
     if out_dir is not None:
@@ -281,9 +307,6 @@ class _Box:
 
 def _photo_metrics(model, dataset, records, held, photo_dirs, config, device, apply_fn, notes, log):
     """-> (photos measured, mean outside change or None, mean landmark drift or None)."""
-    from data_prep.image_io import ImageLoadError, load_image, read_image_fast
-    from data_prep.landmarks import MediaPipeDetector
-
     if not photo_dirs:
         notes.append("photo metrics skipped: no --photos folder given")
         return 0, None, None
@@ -295,6 +318,17 @@ def _photo_metrics(model, dataset, records, held, photo_dirs, config, device, ap
     by_source: dict[str, list[dict]] = {}
     for r in records:
         by_source.setdefault(r["source"], []).append(r)
+    try:
+        return _measure_photos(dataset, by_source, held, photo_dirs, config, apply_fn, notes, log)
+    finally:
+        if hasattr(apply_fn, "close"):
+            apply_fn.close()
+
+
+def _measure_photos(dataset, by_source, held, photo_dirs, config, apply_fn, notes, log):
+    from data_prep.image_io import ImageLoadError, load_image, read_image_fast
+    from data_prep.landmarks import MediaPipeDetector
+
     changes, drifts, missing, n = [], [], 0, 0
     with MediaPipeDetector() as detector:
         for i, rec in enumerate(held[: config.max_photos]):
@@ -306,12 +340,17 @@ def _photo_metrics(model, dataset, records, held, photo_dirs, config, device, ap
             if before is None:
                 missing += 1
                 continue
-            after = apply_fn(before, config.seed + i)
-            # every kept face of the photo may get a mustache: all their regions are "inside"
+            result = apply_fn(before, config.seed + i)
+            after = getattr(result, "image", result)
+            # every kept face of the photo may get a mustache: all their regions are "inside",
+            # and so are the boxes apply blended for faces prep rejected
+            faces = by_source[rec["source"]]
             regions = [(f["window"]["matrix"], read_image_fast(Path(dataset) / f["files"]["mask"]),
-                        f["box"][2] - f["box"][0]) for f in by_source[rec["source"]]]
-            changes.append(outside_change(before, after,
-                                          outside_mask(regions, before.shape[:2], config.dilate)))
+                        f["box"][2] - f["box"][0]) for f in faces]
+            outside = outside_mask(regions, before.shape[:2], config.dilate)
+            for x0, y0, x1, y1 in _changed_elsewhere(result, faces):
+                outside[y0:y1, x0:x1] = False
+            changes.append(outside_change(before, after, outside))
             ref = _match(_Box(tuple(rec["box"])), detector.detect(before))
             again = _match(ref, detector.detect(after)) if ref is not None else None
             if again is not None:

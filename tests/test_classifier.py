@@ -57,6 +57,20 @@ def test_learns_synthetic_mustaches(tiny_classifier, synthetic_dataset):
     assert scores[data.labels == 1].mean() > scores[data.labels == 0].mean() + 0.2
 
 
+def test_painted_fakes_change_only_the_region_and_read_clean():
+    from mustache.classify import paint_fakes
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.zeros(8, 3, 32, 32)
+    mask = torch.zeros(8, 1, 32, 32)
+    mask[:, :, 10:20, 5:25] = 1
+    y = torch.ones(8)
+    x2, y2 = paint_fakes(x, mask, y, 1.0, gen)
+    assert (y2 == 0).all() and (y == 1).all()  # inputs are left alone
+    assert (x2[:, :, :10] == 0).all() and not (x2[:, :, 10:20, 5:25] == 0).all()
+    assert torch.equal(paint_fakes(x, mask, y, 0.0, gen)[1], y)
+
+
 def test_score_cli(tiny_classifier, synthetic_photos, tmp_path):
     from data_prep.image_io import save_image
 

@@ -84,7 +84,7 @@ def test_outside_change_checks_shapes():
         outside_change(a, np.zeros((4, 5, 3), np.uint8), np.ones((4, 4), bool))
 
 
-def test_eval_cli_compares_checkpoints(tiny_models, synthetic_dataset, tmp_path):
+def test_eval_cli_compares_checkpoints(tiny_models, synthetic_dataset, synthetic_photos, tmp_path):
     gan, clf = tiny_models
     runner = CliRunner()
     args = ["--data", str(synthetic_dataset), "--classifier", str(clf), "--holdout", "0.5",
@@ -96,5 +96,11 @@ def test_eval_cli_compares_checkpoints(tiny_models, synthetic_dataset, tmp_path)
                             "--compare", str(tmp_path / "one" / "report.json"), *args])
     assert r.exit_code == 0, r.output
     assert r.output.count(str(gan)) >= 3  # three table rows
+    # with photos: the real apply pipeline when mustache.apply exists, else a note
+    r = runner.invoke(app, ["eval", str(gan), "--out", str(tmp_path / "p"), "--photos",
+                            str(synthetic_photos), "--max-photos", "1", *args])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "p" / "report.json").read_text())
+    assert rep["photos"] == 1 or any("apply" in n for n in rep["notes"])
     r = runner.invoke(app, ["eval", str(tmp_path / "missing.pt"), *args])
     assert r.exit_code == 2 and "not found" in r.output

@@ -17,6 +17,7 @@ def train_classifier(
     lr: Annotated[float, typer.Option(help="Peak learning rate (one-cycle).")] = 2e-3,
     holdout: Annotated[float, typer.Option(help="Fraction of people held out for evaluation.")] = 0.2,
     drop_noisy: Annotated[float, typer.Option(help="Drop this fraction of training positives the model finds least mustache-like after warm-up (noisy labels).")] = 0.0,
+    fake_negatives: Annotated[float, typer.Option(help="Fraction of each batch with the region painted over by random colour/noise, labelled clean.")] = 0.15,
     use_mask: Annotated[bool, typer.Option(help="Feed the region mask as a 4th channel.")] = False,
     eval_labels: Annotated[list[Path] | None, typer.Option(help="Extra CSV (file,label) to evaluate on the held-out people; repeatable.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -32,9 +33,10 @@ def train_classifier(
     for f in eval_labels or []:
         if not f.is_file():
             raise MustacheError(f"{f}: label file not found")
-    if not (0 < holdout < 1) or not (0 <= drop_noisy < 1) or epochs < 1 or batch < 2:
-        raise MustacheError("need 0 < --holdout < 1, 0 <= --drop-noisy < 1, --epochs >= 1, "
-                            "--batch >= 2")
+    if (not (0 < holdout < 1) or not (0 <= drop_noisy < 1) or not (0 <= fake_negatives < 1)
+            or epochs < 1 or batch < 2):
+        raise MustacheError("need 0 < --holdout < 1, 0 <= --drop-noisy < 1, "
+                            "0 <= --fake-negatives < 1, --epochs >= 1, --batch >= 2")
 
     import torch
 
@@ -49,7 +51,8 @@ def train_classifier(
         sets = {f.stem: from_csv(f) for f in eval_labels or []}
         r = train(dataset, out,
                   ClassifierTrainConfig(epochs=epochs, batch=batch, lr=lr, samples_per_epoch=samples,
-                                        holdout=holdout, drop_noisy=drop_noisy, seed=seed),
+                                        holdout=holdout, drop_noisy=drop_noisy,
+                                        fake_negatives=fake_negatives, seed=seed),
                   ClassifierConfig(use_mask=use_mask), device=device, eval_labels=sets,
                   log=typer.echo)
     except ValueError as e:
