@@ -58,7 +58,7 @@ default-classifier: $(DATA)/.complete
 		NR > 1 && $$3 > 0.5 && $$4 < 0.05 && $$5 < 0.05 && $$6 > 0.9 {print $$1 ",clean"}' \
 		$(SHARED)/lfw/manifest.csv > out/lfw_men.csv
 	$(VENV)/bin/mustache train-classifier $(DATA) --out mustache/weights/classifier.pt \
-		--epochs 14 --samples 6000 --batch 64 --lr 2e-3 --holdout 0.2 --drop-noisy 0.1 \
+		--epochs 14 --samples 6000 --batch 64 --lr 2e-3 --holdout 0.2 --drop-noisy 0.1 --fake-negatives 0.15 \
 		--eval-labels out/lfw_men.csv --seed 0 --device cpu --threads 2
 
 clean:
