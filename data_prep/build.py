@@ -197,21 +197,24 @@ def process_photo(root: Path, rel: str, out: Path, detector, label_fn: LabelFn,
     return res
 
 
-def _write_config(out: Path, config: PrepConfig) -> None:
-    """prep_config.json: the geometry every window of this dataset shares. Training copies it
-    into checkpoints so `apply` cuts windows the same way. A folder's runs must agree."""
+def _write_config(out: Path, config: PrepConfig, root: Path) -> None:
+    """prep_config.json: the geometry every window of this dataset shares (training copies it
+    into checkpoints so `apply` cuts windows the same way; a folder's runs must agree) and the
+    photo folders it was prepped from (``photos``, for `mustache eval`)."""
     from dataclasses import asdict
 
     path = out / "prep_config.json"
     new = json.loads(json.dumps(asdict(config)))
+    photos: list[str] = []
     if path.exists():
         old = json.loads(path.read_text())
-        keys = ("align", "region")
-        if any(old.get(k) != new.get(k) for k in keys):
+        if any(old.get(k) != new.get(k) for k in ("align", "region")):
             raise ValueError(f"{path}: this dataset was built with other face/window sizes; "
                              "use another --out")
-        return
-    atomic_write_bytes(path, json.dumps(new, indent=2).encode())
+        new, photos = old, list(old.get("photos", []))
+    if str(root.resolve()) not in photos:
+        new["photos"] = photos + [str(root.resolve())]
+        atomic_write_bytes(path, json.dumps(new, indent=2).encode())
 
 
 def read_prep_config(root: str | Path) -> PrepConfig:
@@ -331,7 +334,7 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise PermissionError(f"{out}: output folder is not writable")
-    _write_config(out, config)
+    _write_config(out, config, root)
     rels = [r for r in list_photos(root) if shard.owns(r)]
     if limit is not None:
         rels = rels[:limit]

@@ -68,6 +68,8 @@ def test_manifest_and_files(synthetic_dataset):
     labels = sorted(x["label"] for x in recs)
     assert labels == ["clean"] * 8 + ["mustache"] * 8
     assert read_prep_config(synthetic_dataset) == PrepConfig()
+    photos = json.loads((synthetic_dataset / "prep_config.json").read_text())["photos"]
+    assert len(photos) == 1 and photos[0].endswith("synthetic_photos0")
 
 
 def test_second_run_processes_nothing_new(synthetic_photos, tmp_path):
