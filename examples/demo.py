@@ -1,6 +1,7 @@
-"""`make demo`: run the main job on a bundled public-domain photo (scikit-image's astronaut).
+"""`make demo`: the main job on a bundled public-domain photo (scikit-image's astronaut).
 
-Writes the photo to out/demo/photos/, preps it into a dataset, and says what it wrote.
+Writes out/demo/astronaut.png, then runs `mustache apply` on it with the shipped default
+model, writing the result and a before/after image, and says what it wrote.
 """
 
 import subprocess
@@ -12,10 +13,11 @@ from skimage import data
 from data_prep.image_io import save_image
 
 out = Path("out/demo")
-photos = out / "photos"
-save_image(photos / "astronaut.png", data.astronaut())
-cmd = [sys.executable, "-m", "mustache", "prep", str(photos), "--out", str(out / "dataset"),
-       "--workers", "1"]
-print("$", " ".join(cmd[2:]).replace("-m mustache", "mustache"))
+photo = out / "astronaut.png"
+save_image(photo, data.astronaut())
+cmd = [sys.executable, "-m", "mustache", "apply", str(photo), "-o", str(out / "astronaut_mustache.png"),
+       "--compare", "--json", str(out / "faces.json")]
+print("$ mustache", " ".join(cmd[3:]))
 subprocess.run(cmd, check=True)
-print(f"wrote {out / 'dataset'}: faces/, windows/, masks/, manifest.jsonl, contact_sheet.png")
+print(f"wrote {out / 'astronaut_mustache.png'} (the result), "
+      f"{out / 'astronaut_mustache_compare.png'} (before | after), {out / 'faces.json'}")
