@@ -129,6 +129,18 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return DEFAULT_MODEL
 
 
+def skip_reason(index: int, face, options: ApplyOptions) -> str | None:
+    """Why face ``index`` (a FaceLandmarks) gets no mustache under ``options``, or None."""
+    width = face.box[2] - face.box[0]
+    if not options.wants(index):
+        return "not selected"
+    if width < options.min_face:
+        return f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
+    if options.strength == 0:
+        return "strength 0"
+    return None
+
+
 class Mustacher:
     """A loaded generator and a face detector, reused across photos.
 
@@ -240,14 +252,7 @@ class Mustacher:
         for i, f in enumerate(faces):
             base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
                         landmarks=np.asarray(f.points, np.float32)[:, :2])
-            width = f.box[2] - f.box[0]
-            note = None
-            if not options.wants(i):
-                note = "not selected"
-            elif width < options.min_face:
-                note = f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
-            elif options.strength == 0:
-                note = "strength 0"
+            note = skip_reason(i, f, options)
             if note is None:
                 try:
                     todo.append((base, self._window(image, f.points)))

@@ -22,7 +22,7 @@ import numpy as np
 
 from data_prep import indices as ix
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
-from mustache.apply import ApplyOptions, ApplyResult, FaceResult, as_rgb
+from mustache.apply import ApplyOptions, ApplyResult, FaceResult, as_rgb, skip_reason
 from mustache.errors import EXIT_USAGE, MustacheError
 
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
@@ -396,16 +396,8 @@ class DonorTransfer:
         for i, f in enumerate(faces):
             base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
                         landmarks=np.asarray(f.points, np.float32)[:, :2])
-            width = f.box[2] - f.box[0]
-            note = None
-            if not options.wants(i):
-                note = "not selected"
-            elif width < options.min_face:
-                note = f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
-            elif options.strength == 0:
-                note = "strength 0"
-            else:
-                note = _lip_problem(f.points, image.shape[:2], self.config)
+            note = skip_reason(i, f, options) or _lip_problem(f.points, image.shape[:2],
+                                                               self.config)
             if note is not None:
                 results.append(FaceResult(**base, blended=False, note=note))
                 continue

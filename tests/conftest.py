@@ -15,6 +15,18 @@ requires_data = pytest.mark.skipif(
     reason=f"real photos not found at {SHARED} (a fresh clone has none; CI does)")
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Test-sized models gain nothing from more threads, and on a shared CPU extra OpenMP
+    threads spin and slow everything down (seen: 2 s -> 100 s)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's public-domain astronaut portrait, RGB uint8 (512, 512, 3)."""

@@ -11,16 +11,6 @@ from mustache.presets import PRESETS
 TINY = PRESETS["tiny"].discriminator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from more threads, and on a shared CPU extra OpenMP threads spin
-    and slow everything down (seen: 2 s -> 100 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _inputs(n=2, size=128, seed=0):
     g = torch.Generator().manual_seed(seed)
     w = torch.rand(n, 3, size, size, generator=g) * 2 - 1

@@ -14,16 +14,6 @@ from mustache.presets import PRESETS
 TINY = PRESETS["tiny"].generator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from more threads, and on a shared CPU extra OpenMP threads spin
-    and slow everything down (seen: 2 s -> 100 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _batch(n=4, size=128, seed=0):
     g = torch.Generator().manual_seed(seed)
     # smooth windows (bilinear from 8x8): the region is predictable from its surroundings

@@ -21,16 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(preset="tiny", device="cpu", progress=False, log_every=1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from more threads, and on a shared CPU extra OpenMP threads spin
-    and slow everything down (seen: 2 s -> 100 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _run(data, out, **kw):
     return training_loop(data=data, run_dir=out, **{**FAST, **kw})
 
