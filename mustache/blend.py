@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 CLONE_MODES = ("normal", "mixed", "alpha")
+GROW = 4  # px: normal cloning takes its boundary this far outside the mask (see _membrane_clone)
 
 
 def _check(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray, box, clone: str) -> None:
@@ -65,8 +66,11 @@ def blend_patch(photo: np.ndarray, patch: np.ndarray, mask: np.ndarray,
     ys, xs = np.nonzero(m > 0)
     if ys.size == 0:
         return out
-    # the mask's own bounding box, in photo pixels: everything below works on it only
-    by0, by1, bx0, bx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    # the mask's own bounding box, GROW px wider where the patch reaches (the Poisson boundary
+    # is taken there), in photo pixels: everything below works on it only
+    mh, mw = m.shape
+    by0, by1 = max(ys.min() - GROW, 0), min(ys.max() + 1 + GROW, mh)
+    bx0, bx1 = max(xs.min() - GROW, 0), min(xs.max() + 1 + GROW, mw)
     a = m[by0:by1, bx0:bx1]
     src = patch[cy0 - y0 + by0:cy0 - y0 + by1, cx0 - x0 + bx0:cx0 - x0 + bx1]
     bx0, by0, bx1, by1 = cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1
@@ -88,16 +92,22 @@ def _poisson(photo: np.ndarray, src: np.ndarray, sel: np.ndarray, box: tuple[int
     bx0, by0, bx1, by1 = box
     bh, bw = sel.shape
     f = min(1.0, max_solve / max(bh, bw))
-    mg = max(8, math.ceil(4 / f))  # margin keeps the mask >= 4 px off the (downscaled) crop edge
+    mg = max(8, math.ceil(4 / f)) + GROW  # keeps the (grown) mask >= 4 px off the crop edge
     h, w = photo.shape[:2]
     ex0, ey0, ex1, ey1 = bx0 - mg, by0 - mg, bx1 + mg, by1 + mg
     crop = photo[max(ey0, 0):min(ey1, h), max(ex0, 0):min(ex1, w)]
     dst = cv2.copyMakeBorder(crop, max(0, -ey0), max(0, ey1 - h), max(0, -ex0), max(0, ex1 - w),
                              cv2.BORDER_REPLICATE)
     full = dst.copy()
-    full[mg:mg + bh, mg:mg + bw] = np.where(sel[..., None], src, full[mg:mg + bh, mg:mg + bw])
     cmask = np.zeros(dst.shape[:2], np.uint8)
-    cmask[mg:mg + bh, mg:mg + bw] = sel * np.uint8(255)
+    if clone == "normal":  # the patch where it is known; the boundary is GROW px out
+        full[mg:mg + bh, mg:mg + bw] = src
+        # GROW - 2: the pixels just outside the grown mask, its boundary, are still patch
+        cmask[mg:mg + bh, mg:mg + bw] = cv2.dilate(sel.astype(np.uint8) * np.uint8(255),
+                                                   np.ones((2 * GROW - 3,) * 2, np.uint8))
+    else:
+        full[mg:mg + bh, mg:mg + bw] = np.where(sel[..., None], src, full[mg:mg + bh, mg:mg + bw])
+        cmask[mg:mg + bh, mg:mg + bw] = sel * np.uint8(255)
     if f < 1.0:
         size = (max(8, round(dst.shape[1] * f)), max(8, round(dst.shape[0] * f)))
         dst_s = cv2.resize(dst, size, interpolation=cv2.INTER_AREA)
@@ -116,11 +126,39 @@ def _poisson(photo: np.ndarray, src: np.ndarray, sel: np.ndarray, box: tuple[int
     x, y, rw, rh = cv2.boundingRect(cm_s)
     if rw == 0 or rh == 0:
         return src
-    flag = cv2.NORMAL_CLONE if clone == "normal" else cv2.MIXED_CLONE
     # seamlessClone puts the mask's bounding box at p - size // 2: this p keeps it in place
-    cloned = cv2.seamlessClone(src_s, dst_s, cm_s, (x + rw // 2, y + rh // 2), flag)
+    centre = (x + rw // 2, y + rh // 2)
+    if clone == "normal":
+        cloned = _membrane_clone(src_s, dst_s, cm_s, centre)
+    else:
+        cloned = cv2.seamlessClone(src_s, dst_s, cm_s, centre, cv2.MIXED_CLONE)
     if f < 1.0:  # the correction is smooth: solve small, add it back at full resolution
         corr = cloned.astype(np.float32) - src_s.astype(np.float32)
         corr = cv2.resize(corr, (dst.shape[1], dst.shape[0]), interpolation=cv2.INTER_LINEAR)
         cloned = np.clip(full.astype(np.float32) + corr, 0, 255).astype(np.uint8)
     return cloned[mg:mg + bh, mg:mg + bw]
+
+
+def _membrane_clone(src: np.ndarray, dst: np.ndarray, mask: np.ndarray, centre) -> np.ndarray:
+    """Poisson cloning as ``src`` plus the harmonic interpolation of ``dst - src`` from the
+    mask's boundary (the same solution as NORMAL_CLONE in exact arithmetic).
+
+    seamlessClone drops the source's gradients on the mask's outer ring; a soft mask's change
+    ramps up right there, so cloning the source directly lightened a generated mustache
+    (measured: -28 -> -12 grey levels in its core). Cloning a flat source onto the boundary
+    difference has no gradients to drop: a patch that already meets the photo stays as it is,
+    and one that does not is pulled to its surroundings.
+    """
+    import cv2
+
+    diff = dst.astype(np.int16) - src.astype(np.int16)  # -255..255, halved to fit uint8
+    boundary = np.clip((diff >> 1) + 128, 0, 255).astype(np.uint8)
+    # only the boundary's values may count, but seamlessClone still reads the destination's
+    # gradients on the mask's outer ring: make the inside flat, at the boundary's median
+    inside = mask > 0
+    ring = (cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0) & ~inside
+    boundary[inside] = np.median(boundary[ring], axis=0).astype(np.uint8)
+    flat = np.full_like(boundary, 128)
+    membrane = cv2.seamlessClone(flat, boundary, mask, centre, cv2.NORMAL_CLONE)
+    corr = (membrane.astype(np.int16) - 128) * 2
+    return np.clip(src.astype(np.int16) + corr, 0, 255).astype(np.uint8)
