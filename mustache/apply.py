@@ -327,7 +327,11 @@ class Mustacher:
         # adding the change keeps the photo's own full-resolution pixels where the generator
         # kept the window, and strength scales it linearly
         patch = image[y0:y1, x0:x1].astype(np.float32) + strength * change
-        return np.clip(np.rint(patch), 0, 255).astype(np.uint8), mask, box
+        # the change is already feathered by the generator's own soft-mask composite; blending
+        # it with the soft mask again would fade the mustache's edges twice (mask squared), so
+        # the blend's alpha is the region's support
+        alpha = (mask > 0).astype(np.float32)
+        return np.clip(np.rint(patch), 0, 255).astype(np.uint8), alpha, box
 
     def close(self) -> None:
         if self._own and self.detector is not None:
