@@ -164,39 +164,54 @@ class MediaPipeDetector:
         return float(x0), float(y0), float(x1), float(y1)
 
     def _small_faces(self, image: np.ndarray, known: list) -> list[tuple[np.ndarray, float]]:
-        import cv2
-
-        _, _, face_detection = _import_mediapipe()
-        if self._full is None:
-            with _quiet_stderr():
-                self._full = face_detection.FaceDetection(
-                    model_selection=1, min_detection_confidence=self.config.min_confidence)
-                self._full.process(np.zeros((64, 64, 3), np.uint8))
-            self._crop_mesh = self._graph(1)
-        h, w = image.shape[:2]
+        self._ensure_full_range()
         out = []
         for box, score in self._full_range_boxes(image):
             if any(_iou(box, k) > self.config.overlap_iou for k in known):
                 continue
-            # a square crop twice the face's size, resized so the face fills the mesh's view
-            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            half = max(box[2] - box[0], box[3] - box[1])
-            x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
-            x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
-            if x1 - x0 < 8 or y1 - y0 < 8:
-                continue
-            crop = image[y0:y1, x0:x1]
-            k = self.config.crop_size / max(crop.shape[:2])
-            crop = cv2.resize(crop, None, fx=k, fy=k,
-                              interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA)
-            for p, _ in self._run_mesh(self._crop_mesh, np.ascontiguousarray(crop)):
-                p = p.copy()
-                p[:, 0] = p[:, 0] * (x1 - x0) / crop.shape[1] + x0
-                p[:, 1] = p[:, 1] * (y1 - y0) / crop.shape[0] + y0
-                p[:, 2] = p[:, 2] * (x1 - x0) / crop.shape[1]
-                out.append((p, score))
-                known.append(self._box(p))
+            face = self.detect_in_box(image, box, score=score)
+            if face is not None:
+                out.append((face.points, score))
+                known.append(face.box)
         return out
+
+    def _ensure_full_range(self) -> None:
+        if self._full is None:
+            _, _, face_detection = _import_mediapipe()
+            with _quiet_stderr():
+                self._full = face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=self.config.min_confidence)
+                self._full.process(np.zeros((64, 64, 3), np.uint8))
+
+    def detect_in_box(self, image: np.ndarray, box, size: int | None = None,
+                      score: float | None = None) -> FaceLandmarks | None:
+        """The mesh on one face's square crop (twice the box's size, resized to ``size`` px,
+        default ``config.crop_size``) of RGB uint8 (H, W, 3), in photo pixels; None when the
+        mesh finds no face there. For faces that are small in the photo or in a downscaled copy."""
+        import cv2
+
+        if self._crop_mesh is None:
+            self._crop_mesh = self._graph(1)
+        h, w = image.shape[:2]
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        half = max(box[2] - box[0], box[3] - box[1])
+        x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+        x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        crop = image[y0:y1, x0:x1]
+        k = (size or self.config.crop_size) / max(crop.shape[:2])
+        crop = cv2.resize(crop, None, fx=k, fy=k,
+                          interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA)
+        found = self._run_mesh(self._crop_mesh, np.ascontiguousarray(crop))
+        if not found:
+            return None
+        p, s = found[0]
+        p = p.copy()
+        p[:, 0] = p[:, 0] * (x1 - x0) / crop.shape[1] + x0
+        p[:, 1] = p[:, 1] * (y1 - y0) / crop.shape[0] + y0
+        p[:, 2] = p[:, 2] * (x1 - x0) / crop.shape[1]
+        return FaceLandmarks(p, s if score is None else score, self._box(p))
 
     def _full_range_boxes(self, image: np.ndarray) -> list[tuple[tuple, float]]:
         """Full-range detections over the whole photo and over overlapping tiles, best first."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_prep import indices as ix
-from data_prep.align import Alignment, sub_window
+from data_prep.align import AlignConfig, Alignment, estimate_alignment, sub_window, warp
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,11 @@ def mustache_region(landmarks: np.ndarray, face: Alignment,
                              - lm_w[list(ix.LEFT_EYE_CORNERS)].mean(0)))
     mask = polygon_mask(poly, config.window_size, feather=config.feather * d)
     return MustacheRegion(win, poly, mask)
+
+
+def cut_window(image: np.ndarray, landmarks: np.ndarray, align: AlignConfig = AlignConfig(),
+               config: RegionConfig = RegionConfig()) -> tuple[MustacheRegion, np.ndarray]:
+    """One face's region and window, cut exactly as prep cuts them: RGB uint8 (H, W, 3) photo
+    and (478, 2+) photo landmarks -> (region, window uint8 (S, S, 3))."""
+    region = mustache_region(landmarks, estimate_alignment(landmarks, align), config)
+    return region, warp(image, region.window)

@@ -212,30 +212,12 @@ class Mustacher:
         return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
 
     def _refine(self, image: np.ndarray, face):
-        """Landmarks again from a full-resolution square crop around the face (2x its size,
-        resized to 384 px), or None when the mesh does not find it there."""
-        import cv2
-
-        from data_prep.landmarks import FaceLandmarks
-
-        h, w = image.shape[:2]
-        x0, y0, x1, y1 = face.box
-        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
-        bx0, by0 = int(max(cx - half, 0)), int(max(cy - half, 0))
-        bx1, by1 = int(min(cx + half, w)), int(min(cy + half, h))
-        crop = image[by0:by1, bx0:bx1]
-        if min(crop.shape[:2]) < 8:
+        """Landmarks again from a full-resolution crop around the face (resized to 384 px), or
+        None when the mesh does not find it there or the detector cannot refine."""
+        refine = getattr(self.detector, "detect_in_box", None)
+        if refine is None:  # another FaceDetector backend: keep the copy's landmarks
             return None
-        k = 384 / max(crop.shape[:2])
-        crop = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-        found = self.detector.detect(np.ascontiguousarray(crop))
-        if not found:
-            return None
-        p = found[0].points.copy()
-        p[:, 0] = p[:, 0] * (bx1 - bx0) / crop.shape[1] + bx0
-        p[:, 1] = p[:, 1] * (by1 - by0) / crop.shape[0] + by0
-        p[:, 2] = p[:, 2] * (bx1 - bx0) / crop.shape[1]
-        return FaceLandmarks(p, face.score, self._box(p))
+        return refine(image, face.box, size=384, score=face.score)
 
     # ------------------------------------------------------------------ pipeline
     def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None) -> ApplyResult:
@@ -278,11 +260,9 @@ class Mustacher:
 
     def _window(self, image: np.ndarray, points: np.ndarray):
         """-> (region, window RGB uint8 (S, S, 3)) for one face."""
-        from data_prep.align import estimate_alignment, warp
-        from data_prep.region import mustache_region
+        from data_prep.region import cut_window
 
-        region = mustache_region(points, estimate_alignment(points, self.prep.align), self.prep.region)
-        return region, warp(image, region.window)
+        return cut_window(image, points, self.prep.align, self.prep.region)
 
     def _paint(self, windows: list, options: ApplyOptions) -> list[np.ndarray]:
         """The generator on every window at once -> per face the change, float32 (S, S, 3) in

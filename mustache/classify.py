@@ -365,13 +365,12 @@ class Scorer:
     def cut(self, rgb: np.ndarray, faces) -> tuple[np.ndarray, np.ndarray]:
         """The windows and masks of ``faces`` (``FaceLandmarks``) in ``rgb``, cut exactly as prep
         cuts them -> uint8 (N, S, S, 3), uint8 (N, S, S)."""
-        from data_prep.align import estimate_alignment, warp
-        from data_prep.region import mustache_region
+        from data_prep.region import cut_window
 
         wins, masks = [], []
         for f in faces:
-            region = mustache_region(f.xy, estimate_alignment(f.xy, self.prep.align), self.prep.region)
-            wins.append(warp(rgb, region.window))
+            region, window = cut_window(rgb, f.xy, self.prep.align, self.prep.region)
+            wins.append(window)
             masks.append(np.round(region.mask * 255).astype(np.uint8))
         s = self.prep.region.window_size
         if not wins:

@@ -63,7 +63,7 @@ def training_loop(
     """Train (or continue) a run; returns its folder. Raises MustacheError on bad input (exit 2)
     and on a non-finite loss (exit 1)."""
     from data_prep.build import read_prep_config
-    from data_prep.dataset import holdout_split, load_windows, read_manifest
+    from data_prep.dataset import holdout_split, label_index, load_windows, read_manifest
     from mustache import presets
     from mustache.device import autocast, memory_format, resolve_device
     from mustache.ema import make_ema, update_ema
@@ -129,7 +129,7 @@ def training_loop(
                             ) from None
     if not records:
         raise MustacheError(f"{data}: dataset is empty (no manifest*.jsonl lines)")
-    labels_all = np.array([{"clean": 0, "mustache": 1}.get(r.get("label"), -1) for r in records])
+    labels_all = np.array([label_index(r.get("label")) for r in records])
     train_idx, held_idx = holdout_split(records, holdout)
     by_label = [[i for i in train_idx if labels_all[i] == k] for k in (0, 1)]
     if min(len(x) for x in by_label) < dist.world:
