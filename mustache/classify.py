@@ -307,6 +307,22 @@ def prep_config_from_dict(d: dict):
                       detector=make(DetectorConfig, d.get("detector")))
 
 
+def load_classifier(path: str | Path) -> tuple[Classifier, dict]:
+    """A classifier checkpoint -> (the model on the CPU, in eval mode, frozen; the checkpoint).
+    Raises MustacheError when the file is not a classifier or does not match its config."""
+    from mustache import checkpoint
+    from mustache.errors import MustacheError
+
+    ckpt = checkpoint.load(path, checkpoint.CLASSIFIER_KIND)
+    try:
+        model = Classifier(checkpoint.config_from_dict(ClassifierConfig, ckpt["classifier_config"]))
+        model.load_state_dict(ckpt["classifier"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise MustacheError(f"{path}: checkpoint does not match the classifier "
+                            f"({type(e).__name__})") from None
+    return model.eval().requires_grad_(False), ckpt
+
+
 class Scorer:
     """A trained classifier ready to score windows, tensors or photos.
 
@@ -316,23 +332,20 @@ class Scorer:
     """
 
     def __init__(self, path: str | Path | None = None, device: str = "cpu"):
-        from mustache import checkpoint
         from mustache.device import resolve_device
         from mustache.errors import MustacheError
 
         path = DEFAULT_WEIGHTS if path is None else Path(path)
-        ckpt = checkpoint.load(path, checkpoint.CLASSIFIER_KIND)
+        model, ckpt = load_classifier(path)
+        self.config = model.config
         try:
-            self.config = checkpoint.config_from_dict(ClassifierConfig, ckpt["classifier_config"])
-            model = Classifier(self.config)
-            model.load_state_dict(ckpt["classifier"])
             self.prep = prep_config_from_dict(ckpt.get("prep_config") or {})
-        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise MustacheError(f"{path}: checkpoint does not match the classifier "
                                 f"({type(e).__name__})") from None
         self.path = path
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.model = model.to(self.device)
         self.metrics = ckpt.get("metrics", {})
         self._detector = None
 

@@ -5,7 +5,10 @@ generator for a random label per window (half the time the other one), then
 - D: hinge loss on real (for its true label) vs fake (for the requested label), per patch,
   weighted to the patches that see the region; plus a classification loss on real windows.
 - G: fool D for the requested label, be classified as it, and, where the requested label is the
-  real one, reconstruct the real region (masked L1).
+  real one, reconstruct the real region (masked L1). With a guide (a frozen mustache classifier
+  trained beforehand on real windows), G is also judged by it: D's own class head is trained on
+  real windows only and is fooled by a faint dark smear, the guide was trained to reject
+  painted-over regions, so it asks for a mustache with the texture of hair.
 The EMA of G is what samples and checkpoints ship (``generator_ema``).
 
 Resuming restores everything that shapes the future (weights, optimisers, scheduler, EMA, step,
@@ -32,7 +35,7 @@ from mustache.errors import EXIT_FAILURE, MustacheError
 
 VERSION = 1
 RESUME_KEYS = ("data", "preset", "batch_size", "lr_g", "lr_d", "seed", "rec_weight", "cls_weight",
-               "ema_beta", "warmup", "holdout")  # taken from the checkpoint when resuming
+               "ema_beta", "warmup", "holdout", "guide", "guide_weight")  # kept when resuming
 
 
 def training_loop(
@@ -54,6 +57,8 @@ def training_loop(
     compile: bool = False,  # torch.compile the networks
     rec_weight: float = 10.0,  # masked L1 reconstruction, when the asked label is the real one
     cls_weight: float = 1.0,  # classification loss (D on real, G on fakes)
+    guide: str | Path | None = None,  # frozen classifier checkpoint that also judges G's output
+    guide_weight: float = 1.0,  # weight of the guide's classification loss on G
     ema_beta: float = 0.999,  # EMA decay of the generator, per step
     warmup: int = 100,  # linear learning-rate warm-up, steps
     holdout: float = 0.1,  # fraction of persons never trained on
@@ -82,7 +87,8 @@ def training_loop(
                                 f"{', '.join(missing)}")
         saved = ckpt["train_config"]
         data, preset, batch_size, lr_g, lr_d, seed = (saved[k] for k in RESUME_KEYS[:6])
-        rec_weight, cls_weight, ema_beta, warmup, holdout = (saved[k] for k in RESUME_KEYS[6:])
+        rec_weight, cls_weight, ema_beta, warmup, holdout = (saved[k] for k in RESUME_KEYS[6:11])
+        guide, guide_weight = saved.get("guide"), saved.get("guide_weight", 1.0)  # older runs
         p = ckpt_io.resolve(resume)
         run_dir = p.parent.parent if p.parent.name == "checkpoints" else p.parent
     preset = preset or "default"
@@ -103,6 +109,15 @@ def training_loop(
                     ("checkpoint-every", checkpoint_every)):
         if v < 1:
             raise MustacheError(f"--{name} must be at least 1, got {v}")
+
+    guide_net = None
+    if guide is not None:
+        from mustache.classify import load_classifier
+
+        guide_net, _ = load_classifier(guide)
+        if guide_net.config.size != g_cfg.size:
+            raise MustacheError(f"{guide}: the guide classifier takes {guide_net.config.size} px "
+                                f"windows, the generator makes {g_cfg.size} px")
 
     # ---- processes and device ----
     dist = distributed.init(device)
@@ -175,8 +190,9 @@ def training_loop(
             raise MustacheError(f"{ckpt_io.resolve(resume)}: checkpoint does not match the model "
                                 f"({type(e).__name__})") from None
         step = int(ckpt["step"])
-    for net in (g_net, d_net, g_ema):
-        net.to(dev, memory_format=fmt)
+    for net in (g_net, d_net, g_ema, guide_net):
+        if net is not None:
+            net.to(dev, memory_format=fmt)
     for opt in (opt_g, opt_d):  # loaded optimiser state lives on the CPU
         for st in opt.state.values():
             for k, v in st.items():
@@ -208,6 +224,7 @@ def training_loop(
     prep_config = dataclasses.asdict(read_prep_config(data))
     train_config = dict(data=str(data), preset=preset, batch_size=batch_size, lr_g=lr_g,
                         lr_d=lr_d, seed=seed, rec_weight=rec_weight, cls_weight=cls_weight,
+                        guide=None if guide is None else str(guide), guide_weight=guide_weight,
                         ema_beta=ema_beta, warmup=warmup, holdout=holdout, steps=steps,
                         sample_every=sample_every, checkpoint_every=checkpoint_every,
                         log_every=log_every, workers=workers, compile=compile, device=device,
@@ -277,7 +294,7 @@ def training_loop(
 
         bar = tqdm(total=steps, initial=step, unit="step", desc="train", dynamic_ncols=True)
     t_log, n_log, t_start = time.perf_counter(), 0, time.time()
-    sums = torch.zeros(5, device=dev)  # d_adv, d_cls, g_adv, g_cls, g_rec since the last log
+    sums = torch.zeros(6, device=dev)  # d_adv, d_cls, g_adv, g_cls, g_rec, g_guide since the log
     while step < steps:
         # label-balanced batch: half clean, half mustache, sampled with replacement
         k1 = local_batch // 2
@@ -314,8 +331,13 @@ def training_loop(
         g_cls = F.binary_cross_entropy_with_logits(c_fake.float(), target.float())
         same = (target == label).float()[:, None, None, None] * mask
         g_rec = ((fake.float() - real).abs() * same).sum() / (3 * same.sum()).clamp_min(1.0)
+        g_guide = torch.zeros((), device=dev)
+        if guide_net is not None:
+            with autocast(dev):
+                judged = guide_net(fake, mask if guide_net.config.use_mask else None)
+            g_guide = F.binary_cross_entropy_with_logits(judged.float(), target.float())
         opt_g.zero_grad(set_to_none=True)
-        (g_adv + cls_weight * g_cls + rec_weight * g_rec).backward()
+        (g_adv + cls_weight * g_cls + rec_weight * g_rec + guide_weight * g_guide).backward()
         opt_g.step()
         d_net.requires_grad_(True)
         sched_g.step()
@@ -323,7 +345,7 @@ def training_loop(
         update_ema(g_ema, g_net, step, ema_beta)
         step += 1
         n_log += 1
-        sums += torch.stack([d_adv, d_cls, g_adv, g_cls, g_rec]).detach()
+        sums += torch.stack([d_adv, d_cls, g_adv, g_cls, g_rec, g_guide]).detach()
         if bar is not None:
             bar.update(1)
 
@@ -335,7 +357,7 @@ def training_loop(
                                     f"{[round(v, 4) for v in losses]}); try a lower --lr-g/--lr-d",
                                     EXIT_FAILURE)
             dt = time.perf_counter() - t_log
-            line = dict(zip(("d_adv", "d_cls", "g_adv", "g_cls", "g_rec"),
+            line = dict(zip(("d_adv", "d_cls", "g_adv", "g_cls", "g_rec", "g_guide"),
                             (round(v, 5) for v in losses), strict=True))
             line = {"step": step, **line, "img_per_s": round(n_log * batch_size / dt, 1),
                     "time": round(time.time() - t_start, 2)}

@@ -18,6 +18,8 @@ def train(
     lr_d: Annotated[float | None, typer.Option(help="Discriminator learning rate [default: the preset's].")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[Path | None, typer.Option(help="Checkpoint file or run folder to continue (keeps its data, preset, batch, lrs, seed).")] = None,
+    guide: Annotated[Path | None, typer.Option(help="Frozen mustache classifier (`mustache train-classifier`) that also judges the generator's output.")] = None,
+    guide_weight: Annotated[float, typer.Option(help="Weight of the guide's loss on the generator.")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
     sample_every: Annotated[int, typer.Option(help="Steps between sample grids.")] = 500,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
@@ -32,7 +34,7 @@ def train(
 
     run = training_loop(data=data, run_dir=out, preset=preset, steps=steps,
                         batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, device=device,
-                        resume=resume, seed=seed, sample_every=sample_every,
+                        resume=resume, guide=guide, guide_weight=guide_weight, seed=seed, sample_every=sample_every,
                         checkpoint_every=checkpoint_every, workers=workers, compile=compile,
                         progress=progress)
     if run is not None:
