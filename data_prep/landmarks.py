@@ -163,6 +163,15 @@ class MediaPipeDetector:
         x1, y1 = p[:, :2].max(0)
         return float(x0), float(y0), float(x1), float(y1)
 
+    def more_faces(self, image: np.ndarray, known: list) -> list[FaceLandmarks]:
+        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds (over the photo and
+        its tiles) and that do not overlap the ``known`` (x0, y0, x1, y1) boxes: for photos
+        where the mesh found only some of many small faces. Largest first."""
+        faces = [FaceLandmarks(p, s, self._box(p))
+                 for p, s in self._small_faces(np.ascontiguousarray(image), list(known))]
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        return faces
+
     def _small_faces(self, image: np.ndarray, known: list) -> list[tuple[np.ndarray, float]]:
         self._ensure_full_range()
         out = []

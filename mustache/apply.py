@@ -146,12 +146,14 @@ class Mustacher:
 
     ``model``: a "mustache-gan" checkpoint, a run folder, or None for the shipped default.
     ``detect_size``: long side (px) of the copy landmarks are found on; faces that come out
-    small on it get their landmarks again from a full-resolution crop. ``detector``: any
+    small on it (under ``refine_below`` px) get their landmarks again from a full-resolution
+    crop. Several faces, or one narrower than ``crowd_below`` of the photo's long side, start a
+    second search for faces the first missed, on a copy at most ``crowd_size`` px long. ``detector``: any
     :class:`data_prep.landmarks.FaceDetector` to share (one is made and closed otherwise).
     """
 
     def __init__(self, model=None, device: str = "auto", detector=None, detect_size: int = 640,
-                 refine_below: float = 96.0):
+                 refine_below: float = 96.0, crowd_below: float = 0.08, crowd_size: int = 1280):
         import torch
 
         from mustache.checkpoint import load_generator
@@ -166,12 +168,15 @@ class Mustacher:
                                 f"match its window size {size}")
         self.detect_size = detect_size
         self.refine_below = refine_below  # face width (px) on the detection copy
+        self.crowd_below = crowd_below  # a lone face narrower than this fraction of the long side
+        self.crowd_size = crowd_size  # long side of the copy the crowd search runs on
         self._own = detector is None
         if detector is None:
             from data_prep.landmarks import DetectorConfig, MediaPipeDetector
 
-            # the detection copy is small: the slow full-range pass only when the mesh finds none
-            detector = MediaPipeDetector(DetectorConfig(full_range_above=1 << 30))
+            # the detection copy is small: the full-range pass only when the mesh finds none;
+            # tiles of 640 px for the crowd search (small faces need a bigger share of its input)
+            detector = MediaPipeDetector(DetectorConfig(full_range_above=1 << 30, tile=640))
         self.detector = detector
         self._torch = torch
 
@@ -179,37 +184,23 @@ class Mustacher:
     def detect(self, image: np.ndarray) -> list:
         """RGB uint8 (H, W, 3) -> FaceLandmarks in photo px, largest first. Runs on a copy at
         most ``detect_size`` px long; a face small on that copy is re-measured on a crop of
-        the full photo."""
-        import cv2
-
-        from data_prep.landmarks import FaceLandmarks
-
+        the full photo. In a group photo (several faces, or one that is small next to the
+        photo) the mesh's detector, which sees 128 px, may have missed some: the full-range
+        detector looks again, in tiles, on a copy at most ``crowd_size`` px long."""
         h, w = image.shape[:2]
-        k = min(1.0, self.detect_size / max(h, w))
-        if k >= 1.0:
-            return self.detector.detect(image)
-        # a cheap stride down to ~2x the target, then bilinear (at 2x it averages 2x2 pixels):
-        # INTER_AREA over a 4000 px photo costs 3-8x more and detection does not need it
-        step = int(1 / (2 * k))
-        view = image[::step, ::step] if step > 1 else image
-        small = cv2.resize(view, (max(1, round(w * k)), max(1, round(h * k))),
-                           interpolation=cv2.INTER_LINEAR)
-        sx, sy = w / small.shape[1], h / small.shape[0]
-        faces = []
-        for f in self.detector.detect(small):
-            p = f.points.copy()
-            p[:, 0] *= sx
-            p[:, 1] *= sy
-            p[:, 2] *= sx
-            face = FaceLandmarks(p, f.score, self._box(p))
-            if f.box[2] - f.box[0] < self.refine_below:
-                face = self._refine(image, face) or face
-            faces.append(face)
+        small, k = _shrink(image, self.detect_size)
+        faces = [_scaled(f, 1 / k) for f in self.detector.detect(small)]
+        more = getattr(self.detector, "more_faces", None)  # another backend: no second search
+        if faces and more is not None and (
+                len(faces) > 1 or faces[0].box[2] - faces[0].box[0] < self.crowd_below * max(h, w)):
+            mid, km = _shrink(image, self.crowd_size)
+            faces += [_scaled(f, 1 / km) for f in more(mid, [_scaled(f, km).box for f in faces])]
+        # faces that were small on the copy: landmarks again from a full-resolution crop
+        if k < 1:
+            faces = [(self._refine(image, f) or f) if (f.box[2] - f.box[0]) * k < self.refine_below
+                     else f for f in faces]
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
-
-    @staticmethod
-    def _box(p: np.ndarray) -> tuple[float, float, float, float]:
-        return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
 
     def _refine(self, image: np.ndarray, face):
         """Landmarks again from a full-resolution crop around the face (resized to 384 px), or
@@ -323,6 +314,35 @@ class Mustacher:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _shrink(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """RGB uint8 (H, W, 3) -> (a copy at most ``size`` px long, its scale); (image, 1.0) when
+    it is already that small."""
+    import cv2
+
+    h, w = image.shape[:2]
+    k = size / max(h, w)
+    if k >= 1.0:
+        return image, 1.0
+    # a cheap stride down to ~2x the target, then bilinear (at 2x it averages 2x2 pixels):
+    # INTER_AREA over a 4000 px photo costs 3-8x more and detection does not need it
+    step = int(1 / (2 * k))
+    view = image[::step, ::step] if step > 1 else image
+    small = cv2.resize(view, (max(1, round(w * k)), max(1, round(h * k))),
+                       interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(small), small.shape[1] / w
+
+
+def _scaled(face, k: float):
+    """A FaceLandmarks with its points (x, y and z) and box scaled by ``k``."""
+    from data_prep.landmarks import FaceLandmarks
+
+    if k == 1.0:
+        return face
+    p = face.points.copy()
+    p[:, :3] *= k
+    return FaceLandmarks(p, face.score, tuple(float(v) * k for v in face.box))
 
 
 def apply(image_or_path, model=None, options: ApplyOptions = ApplyOptions(),
