@@ -111,3 +111,39 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
 def test_config_checks_size():
     with pytest.raises(ValueError, match="multiple"):
         GeneratorConfig(size=100, depth=5)
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 16, 16), (1, 5, 7, 11)])
+def test_folded_upsample_conv_equals_upsample_then_conv(shape):
+    import torch.nn.functional as F
+
+    from mustache.models.generator import fold_upsample_kernel, upsample_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(shape, requires_grad=True)
+    w = torch.randn(6, shape[1], 3, 3, requires_grad=True)
+    b = torch.randn(6)
+    ref = F.conv2d(F.interpolate(x, scale_factor=2.0, mode="nearest"), w, b, padding=1)
+    out = upsample_conv(x, fold_upsample_kernel(w), b)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    g = torch.randn_like(ref)
+    gx, gw = torch.autograd.grad((ref * g).sum(), (x, w))
+    fx, fw = torch.autograd.grad((out * g).sum(), (x, w))
+    torch.testing.assert_close(fx, gx, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fw, gw, atol=1e-3, rtol=1e-4)
+
+
+def test_inference_fold_cache_follows_the_weights():
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(base=8, max_channels=32, depth=3, noise_dim=8, embed_dim=16)).eval()
+    x, m = torch.rand(2, 3, 128, 128) * 2 - 1, torch.zeros(2, 1, 128, 128)
+    m[:, :, 64:96, 32:96] = 1
+    label, noise = torch.tensor([0, 1]), torch.randn(2, 8)
+    train_path = g(x, m, label, noise)  # grad enabled: folds inside the graph
+    with torch.inference_mode():
+        torch.testing.assert_close(g(x, m, label, noise), train_path.detach())
+    other = Generator(g.config)
+    g.load_state_dict(other.state_dict())  # new weights: the cached folds must not be reused
+    with torch.inference_mode():
+        torch.testing.assert_close(g(x, m, label, noise), other.eval()(x, m, label, noise))
