@@ -39,7 +39,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--model", default=None)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    ap.add_argument("--n", type=int, default=40, help="faces (half women, half men)")
+    ap.add_argument("--n", type=int, default=40, help="faces measured (half women, half men)")
+    ap.add_argument("--sheet", type=int, default=40, help="of those, faces drawn (half women)")
     ap.add_argument("--clone", default="normal")
     args = ap.parse_args()
 
@@ -56,8 +57,9 @@ def main() -> None:
             people.add(r["person"])
             picked[w].append(r)
     chosen = picked[True] + picked[False]
+    drawn = {id(r) for r in picked[True][:args.sheet // 2] + picked[False][:args.sheet // 2]}
 
-    tiles, caps, scores = [], [], []
+    tiles, caps, scores, women_scores = [], [], [], []
     scorer = Scorer()
     with Mustacher(args.model) as m:
         for r in chosen:
@@ -70,6 +72,10 @@ def main() -> None:
             win_a = Alignment.from_dict(r["window"])
             w_after = warp(after, win_a)
             scores.append(float(scorer.score_windows(w_after[None])[0]))
+            if r in picked[True]:
+                women_scores.append(scores[-1])
+            if id(r) not in drawn:
+                continue
             face_a = Alignment.from_dict(r["face"])
             pair = [cv2.resize(warp(x, face_a), (160, 160), interpolation=cv2.INTER_AREA)
                     for x in (before, after)]
@@ -79,6 +85,8 @@ def main() -> None:
     rate = float(np.mean(np.array(scores) > 0.5))
     print(json.dumps({"faces": len(scores), "women": len(picked[True]), "men": len(picked[False]),
                       "mustache_rate_after_blend": round(rate, 3),
+                      "rate_women": round(float(np.mean(np.array(women_scores) > 0.5)), 3),
+                      "rate_men": round(float(np.mean(np.array(scores[len(women_scores):]) > 0.5)), 3),
                       "mean_score": round(float(np.mean(scores)), 3),
                       "sheet": str(args.out)}, indent=2))
 
