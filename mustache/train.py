@@ -333,8 +333,11 @@ def training_loop(
         g_rec = ((fake.float() - real).abs() * same).sum() / (3 * same.sum()).clamp_min(1.0)
         g_guide = torch.zeros((), device=dev)
         if guide_net is not None:
+            # judged through a random flip, shift, scale and colour change: a pattern that fools
+            # the guide from one exact view does not survive them, hair does
+            seen, seen_mask = _augment(fake, mask)
             with autocast(dev):
-                judged = guide_net(fake, mask if guide_net.config.use_mask else None)
+                judged = guide_net(seen, seen_mask if guide_net.config.use_mask else None)
             g_guide = F.binary_cross_entropy_with_logits(judged.float(), target.float())
         opt_g.zero_grad(set_to_none=True)
         (g_adv + cls_weight * g_cls + rec_weight * g_rec + guide_weight * g_guide).backward()
