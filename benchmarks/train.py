@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--presets", nargs="+", default=["tiny", "default", "large"])
     ap.add_argument("--steps", type=int, default=12, help="steps per measurement (CPU)")
     ap.add_argument("--cpu-large", action="store_true", help="also time 'large' on the CPU (slow)")
+    ap.add_argument("--unfolded", action="store_true",
+                    help="also time the generator's plain upsample + conv decoder, for the ratio")
     args = ap.parse_args()
 
     import torch
@@ -77,7 +79,15 @@ def main() -> None:
                     continue
                 steps = args.steps if dev == "cpu" else 60
                 ips = measure(data, Path(tmp) / "runs", preset, dev, steps)
-                print(f"{dev:5s} {preset:8s} {ips:8.1f} img/s", flush=True)
+                line = f"{dev:5s} {preset:8s} {ips:8.1f} img/s"
+                if args.unfolded:
+                    from mustache.models import generator
+
+                    folded, generator.FOLD_MIN_SIDE = generator.FOLD_MIN_SIDE, 1 << 30
+                    plain = measure(data, Path(tmp) / "runs-plain", preset, dev, steps)
+                    generator.FOLD_MIN_SIDE = folded
+                    line += f"   plain decoder {plain:8.1f} img/s   folded/plain {ips / plain:.2f}x"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

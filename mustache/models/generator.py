@@ -49,6 +49,7 @@ class _Down(nn.Module):
 # output pixel of phase a (0: even row, 1: odd row) sees: phase 0 reads rows (i-1, i, i),
 # phase 1 rows (i, i, i+1). FOLD[a] (2, 3) sums the kernel's rows accordingly.
 _FOLD = ((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)), ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+FOLD_MIN_SIDE = 16  # decoder inputs at least this wide take the folded path (below: as fast)
 
 
 def fold_upsample_kernel(weight: torch.Tensor) -> torch.Tensor:
@@ -100,7 +101,7 @@ class _Up(nn.Module):
         return self._fold_cache[1]
 
     def forward(self, x, e):
-        if x.shape[-1] >= 16:  # below that the plain pair is as fast
+        if x.shape[-1] >= FOLD_MIN_SIDE:
             x = F.leaky_relu(upsample_conv(x, self._folded(), self.conv.bias), 0.2)
         else:
             x = F.leaky_relu(self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest")), 0.2)
