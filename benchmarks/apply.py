@@ -5,7 +5,7 @@ with the 2048 px astronaut padded in), and a tiled photo with several faces. Mod
 the first (warm-up) call are excluded. Uses mustache/weights/default.pt when it exists, else
 an untrained generator of the "default" preset's size (same cost).
 
-    .venv/bin/python benchmarks/apply.py [--repeats 5] [--threads N]
+    .venv/bin/python benchmarks/apply.py [--repeats 5] [--threads N] [--unfolded]
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--unfolded", action="store_true",
+                    help="also time the generator with its plain upsample + conv decoder")
     args = ap.parse_args()
     import torch
 
@@ -121,9 +123,21 @@ def main() -> None:
                 run(m, im, opts)  # warm-up: graph start-up, allocator, caches
                 rs = [run(m, im, opts) for _ in range(args.repeats)]
                 med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-                print(f"{name:30s} {med['faces']:5.0f} {med['landmarks']:9.1f} "
-                      f"{med['generator']:9.1f} {med['warp']:6.1f} {med['blend']:6.1f} "
-                      f"{med['total']:7.1f}")
+                line = (f"{name:30s} {med['faces']:5.0f} {med['landmarks']:9.1f} "
+                        f"{med['generator']:9.1f} {med['warp']:6.1f} {med['blend']:6.1f} "
+                        f"{med['total']:7.1f}")
+                if args.unfolded:  # the same photo, interleaved, so load drifts hit both alike
+                    from mustache.models import generator
+
+                    folded, plain = [], []
+                    for _ in range(args.repeats):
+                        folded.append(run(m, im, opts)["generator"])
+                        generator.FOLD_MIN_SIDE, keep = 1 << 30, generator.FOLD_MIN_SIDE
+                        plain.append(run(m, im, opts)["generator"])
+                        generator.FOLD_MIN_SIDE = keep
+                    f, p = statistics.median(folded), statistics.median(plain)
+                    line += f"   generator plain {p:.1f} vs folded {f:.1f} ({p / f:.2f}x)"
+                print(line)
 
 
 def _cpu_name() -> str:
