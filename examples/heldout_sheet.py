@@ -8,6 +8,7 @@ CelebA + LFW dataset: clean-shaven men and women, main face of each photo. Runs 
 `mustache eval` gives the other figures (KID, change outside the region, landmark drift).
 
     python examples/heldout_sheet.py --data out/data --out docs/img/heldout_sheet.jpg [--model M]
+        [--n 120 --sheet 40] [--baseline OTHER_MODEL]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40, help="faces measured (half women, half men)")
     ap.add_argument("--sheet", type=int, default=40, help="of those, faces drawn (half women)")
     ap.add_argument("--clone", default="normal")
+    ap.add_argument("--baseline", default=None, help="a second model, drawn beside the first")
     args = ap.parse_args()
 
     records = read_manifest(args.data)
@@ -59,37 +61,54 @@ def main() -> None:
     chosen = picked[True] + picked[False]
     drawn = {id(r) for r in picked[True][:args.sheet // 2] + picked[False][:args.sheet // 2]}
 
-    tiles, caps, scores, women_scores = [], [], [], []
+    models = [args.model] + ([args.baseline] if args.baseline else [])
     scorer = Scorer()
-    with Mustacher(args.model) as m:
-        for r in chosen:
-            src = next((d / r["source"] for d in photos if (d / r["source"]).is_file()), None)
-            if src is None:
-                continue
-            before = load_image(src)
-            res = m.apply(before, ApplyOptions(seed=0, clone=args.clone))
-            after = res.image
-            win_a = Alignment.from_dict(r["window"])
-            w_after = warp(after, win_a)
-            scores.append(float(scorer.score_windows(w_after[None])[0]))
-            if r in picked[True]:
-                women_scores.append(scores[-1])
-            if id(r) not in drawn:
-                continue
-            face_a = Alignment.from_dict(r["face"])
-            pair = [cv2.resize(warp(x, face_a), (160, 160), interpolation=cv2.INTER_AREA)
-                    for x in (before, after)]
-            tiles += pair
-            caps += ["before", f"after {scores[-1]:.2f}"]
-    save_image(args.out, grid(tiles, 10, caps), quality=85)
-    rate = float(np.mean(np.array(scores) > 0.5))
-    print(json.dumps({"faces": len(scores), "women": len(picked[True]), "men": len(picked[False]),
-                      "mustache_rate_after_blend": round(rate, 3),
-                      "rate_women": round(float(np.mean(np.array(women_scores) > 0.5)), 3),
-                      "rate_men": round(float(np.mean(np.array(scores[len(women_scores):]) > 0.5)), 3),
-                      "mean_score": round(float(np.mean(scores)), 3),
-                      "sheet": str(args.out)}, indent=2))
+    sources = {}
+    for r in chosen:
+        src = next((d / r["source"] for d in photos if (d / r["source"]).is_file()), None)
+        if src is not None:
+            sources[id(r)] = src
+    chosen = [r for r in chosen if id(r) in sources]
+    n_women = sum(1 for r in chosen if r in picked[True])
+    afters, scores = [], []  # per model: drawn faces' crops; every face's score
+    for model in models:
+        crops, sc = [], []
+        with Mustacher(model) as m:
+            for r in chosen:
+                after = m.apply(load_image(sources[id(r)]), ApplyOptions(seed=0, clone=args.clone)).image
+                sc.append(float(scorer.score_windows(warp(after, Alignment.from_dict(r["window"]))[None])[0]))
+                if id(r) in drawn:
+                    crops.append(_crop(after, r))
+        afters.append(crops)
+        scores.append(np.array(sc))
+    tiles, caps = [], []
+    drawn_idx = [i for i, r in enumerate(chosen) if id(r) in drawn]
+    for j, i in enumerate(drawn_idx):
+        tiles.append(_crop(load_image(sources[id(chosen[i])]), chosen[i]))
+        caps.append("before")
+        for k in reversed(range(len(models))):  # the baseline first, then the model
+            tiles.append(afters[k][j])
+            caps.append(f"{'baseline' if k else 'after'} {scores[k][i]:.2f}")
+    cols = 10 if len(models) == 1 else 12
+    save_image(args.out, grid(tiles, cols, caps), quality=85)
 
+    def figures(sc):
+        return {"mustache_rate_after_blend": round(float(np.mean(sc > 0.5)), 3),
+                "rate_women": round(float(np.mean(sc[:n_women] > 0.5)), 3),
+                "rate_men": round(float(np.mean(sc[n_women:] > 0.5)), 3),
+                "mean_score": round(float(np.mean(sc)), 3)}
+
+    report = {"faces": len(chosen), "women": n_women, "men": len(chosen) - n_women,
+              **figures(scores[0]), "sheet": str(args.out)}
+    if args.baseline:
+        report["baseline"] = figures(scores[1])
+    print(json.dumps(report, indent=2))
+
+
+def _crop(image: np.ndarray, record: dict) -> np.ndarray:
+    """The aligned face of a dataset record, cut from a photo, 160 px."""
+    return cv2.resize(warp(image, Alignment.from_dict(record["face"])), (160, 160),
+                      interpolation=cv2.INTER_AREA)
 
 if __name__ == "__main__":
     main()
