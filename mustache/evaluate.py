@@ -54,6 +54,10 @@ class EvalReport:
     kid_std: float
     kid_before: float  # KID of the same windows before generation: the do-nothing baseline
     real_windows: int  # real mustache windows KID compares against
+    # fine detail inside the region (metrics.region_texture), generated over real mustache
+    # windows': about 1 is as detailed as real hair, near 0 a flat painted patch
+    texture: float = math.nan
+    texture_before: float = math.nan  # the same ratio for the clean windows before generation
     photos: int = 0  # full photos measured (0: no photos or no apply pipeline)
     outside_change: float | None = None  # mean |after - before| outside dilated regions, 0-255
     landmark_drift: float | None = None  # mean non-lip landmark shift, % of face width
@@ -230,7 +234,7 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
     from data_prep.image_io import atomic_write_bytes, save_image
     from mustache.checkpoint import load_generator
     from mustache.device import resolve_device
-    from mustache.metrics import kid
+    from mustache.metrics import kid, region_texture
 
     dev = resolve_device(device)
     notes: list[str] = []
@@ -271,8 +275,11 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
         kid_mean, kid_std = k.mean, k.std
         kid_before = kid(real_f, scorer.features_windows(data.windows, m), config.kid_subsets,
                          config.kid_subset_size, config.seed).mean
+        real_t = np.nanmean(region_texture(real.windows, real.masks))
+        texture = float(np.nanmean(region_texture(fake, data.masks)) / real_t)
+        texture_before = float(np.nanmean(region_texture(data.windows, data.masks)) / real_t)
     else:
-        kid_mean = kid_std = kid_before = math.nan
+        kid_mean = kid_std = kid_before = texture = texture_before = math.nan
         notes.append("KID skipped: fewer than 2 real mustache or generated windows")
 
     photos, change, drift = _photo_metrics(model, dataset, records, held, photo_dirs, config,
@@ -292,7 +299,7 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
         model=str(model), dataset=str(dataset), classifier=str(scorer.path), faces=len(fake),
         mustache_rate=float((scores > 0.5).mean()), mean_score=float(scores.mean()),
         clean_rate=float((before_scores > 0.5).mean()), kid=kid_mean, kid_std=kid_std, kid_before=kid_before,
-        real_windows=len(real_recs), photos=photos, outside_change=change, landmark_drift=drift,
+        real_windows=len(real_recs), texture=texture, texture_before=texture_before, photos=photos, outside_change=change, landmark_drift=drift,
         sheet=sheet, notes=tuple(notes))
     if out_dir is not None:
         atomic_write_bytes(out_dir / "report.json",

@@ -59,6 +59,9 @@ def test_window_metrics_without_photos(tiny_models, synthetic_dataset, tmp_path)
     with Scorer(clf) as s:
         r = evaluate(gan, synthetic_dataset, s, out_dir=tmp_path, config=CONFIG)
     assert r.faces >= 1 and 0 <= r.mustache_rate <= 1 and np.isfinite(r.kid)
+    # the synthetic clean windows are the painted ones' faces: some skin detail, below the
+    # painted mustaches' strands
+    assert 0 < r.texture_before < 1 and r.texture > 0
     assert r.photos == 0 and r.outside_change is None and any("photo" in n for n in r.notes)
     assert not any("geometry" in n for n in r.notes)
     assert json.loads((tmp_path / "report.json").read_text())["faces"] == r.faces

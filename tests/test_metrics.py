@@ -37,3 +37,24 @@ def test_roc_auc_and_accuracy():
     assert accuracy(y, np.array([0.1, 0.6, 0.4, 0.9])) == 0.5
     with pytest.raises(ValueError, match="equal"):
         roc_auc(y, np.zeros(3))
+
+
+def test_region_texture_tells_strands_from_a_flat_patch():
+    from mustache.metrics import region_texture
+
+    rng = np.random.default_rng(0)
+    flat = np.full((2, 32, 32, 3), 90, np.uint8)
+    mask = np.zeros((2, 32, 32), np.uint8)
+    mask[:, 8:24, 4:28] = 255
+    hair = flat.copy()
+    hair[1, 8:24, 4:28:2] = 30  # dark vertical strands, one pixel apart
+    hair[0] = rng.integers(0, 255, (32, 32, 3))  # noise outside and inside
+    t = region_texture(hair, mask)
+    assert region_texture(flat, mask).max() < 1e-3
+    assert t[1] > 10 and t[0] > 10
+    outside_only = flat.copy()
+    outside_only[:, :3] = 0  # detail 5 px outside the region does not count
+    assert region_texture(outside_only, mask).max() < 1.0
+    assert np.isnan(region_texture(flat, np.zeros((2, 32, 32), np.uint8))).all()
+    with pytest.raises(ValueError, match=r"got \(2, 32, 32, 3\) and \(2, 16, 32\)"):
+        region_texture(flat, mask[:, :16])

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 COLUMNS = (("mustache_rate", "rate", "{:.3f}"), ("mean_score", "score", "{:.3f}"),
-           ("kid", "KID", "{:.4f}"), ("kid_before", "KID0", "{:.4f}"), ("outside_change", "outside", "{:.2f}"),
+           ("kid", "KID", "{:.4f}"), ("kid_before", "KID0", "{:.4f}"), ("texture", "texture", "{:.2f}"),
+           ("outside_change", "outside", "{:.2f}"),
            ("landmark_drift", "drift%", "{:.2f}"), ("faces", "faces", "{}"),
            ("photos", "photos", "{}"))
 
@@ -28,7 +29,8 @@ def eval(  # noqa: A001 - the command is called `eval`
 ) -> None:
     """Report, per checkpoint: mustache rate (classifier score > 0.5 on generated windows),
     KID against real mustache windows (KID0: the same windows unedited, the do-nothing
-    baseline), mean change outside the dilated region (0-255) and
+    baseline), texture (fine detail in the region over real mustaches'), mean change outside
+    the dilated region (0-255) and
     landmark drift (% of face width); write report.json and a before/after contact sheet."""
     import json
 
