@@ -145,3 +145,22 @@ def read_image_fast(path: str | os.PathLike) -> np.ndarray:
     if a.ndim == 3:
         a = cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
     return a
+
+
+def shrink(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """RGB uint8 (H, W, 3) -> (a copy at most ``size`` px long, its scale); the image itself and
+    1.0 when it is already that small. For detectors: fast rather than finely filtered."""
+    import cv2
+
+    h, w = image.shape[:2]
+    k = size / max(h, w)
+    if k >= 1.0:
+        return image, 1.0
+    size_wh = (max(1, round(w * k)), max(1, round(h * k)))
+    if k < 0.5:
+        # nearest-neighbour down to 2x the target, then bilinear (at 2x it averages 2x2
+        # pixels): INTER_AREA over a 4000 px photo costs 8x more, and a numpy stride 2x more
+        # (cv2 copies the strided view)
+        image = cv2.resize(image, (2 * size_wh[0], 2 * size_wh[1]), interpolation=cv2.INTER_NEAREST)
+    small = cv2.resize(image, size_wh, interpolation=cv2.INTER_LINEAR)
+    return small, small.shape[1] / w

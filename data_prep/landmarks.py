@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from data_prep.image_io import shrink
 from data_prep.indices import NUM_LANDMARKS
 
 
@@ -152,7 +153,8 @@ class MediaPipeDetector:
         # the full-range pass costs a few ms: run it on large photos, and when the mesh found
         # nothing (a small or turned face in a small photo)
         if not found or max(image.shape[:2]) > self.config.full_range_above:
-            found += self._small_faces(image, [self._box(p) for p, _ in found])
+            found += [(f.points, f.score) for f in
+                      self.more_faces(image, [self._box(p) for p, _ in found])]
         faces = [FaceLandmarks(p, s, self._box(p)) for p, s in found]
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
@@ -163,26 +165,27 @@ class MediaPipeDetector:
         x1, y1 = p[:, :2].max(0)
         return float(x0), float(y0), float(x1), float(y1)
 
-    def more_faces(self, image: np.ndarray, known: list) -> list[FaceLandmarks]:
+    def more_faces(self, image: np.ndarray, known: list, search_size: int | None = None
+                   ) -> list[FaceLandmarks]:
         """Faces of RGB uint8 (H, W, 3) that the full-range detector finds (over the photo and
-        its tiles) and that do not overlap the ``known`` (x0, y0, x1, y1) boxes: for photos
-        where the mesh found only some of many small faces. Largest first."""
-        faces = [FaceLandmarks(p, s, self._box(p))
-                 for p, s in self._small_faces(np.ascontiguousarray(image), list(known))]
-        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        return faces
-
-    def _small_faces(self, image: np.ndarray, known: list) -> list[tuple[np.ndarray, float]]:
+        its tiles) and that do not overlap the ``known`` (x0, y0, x1, y1) boxes, meshed on
+        full-resolution crops; largest first. ``search_size``: the detector looks at a copy at
+        most this long (its tiles then cover more of the photo each). For photos where the
+        mesh found only some of many small faces."""
         self._ensure_full_range()
-        out = []
-        for box, score in self._full_range_boxes(image):
-            if any(_iou(box, k) > self.config.overlap_iou for k in known):
+        image = np.ascontiguousarray(image)
+        view, k = (image, 1.0) if search_size is None else shrink(image, search_size)
+        known, faces = list(known), []
+        for box, score in self._full_range_boxes(view):
+            box = tuple(v / k for v in box)
+            if any(_iou(box, b) > self.config.overlap_iou for b in known):
                 continue
             face = self.detect_in_box(image, box, score=score)
             if face is not None:
-                out.append((face.points, score))
+                faces.append(face)
                 known.append(face.box)
-        return out
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        return faces
 
     def _ensure_full_range(self) -> None:
         if self._full is None:

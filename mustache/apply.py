@@ -187,18 +187,19 @@ class Mustacher:
         the full photo. In a group photo (several faces, or one that is small next to the
         photo) the mesh's detector, which sees 128 px, may have missed some: the full-range
         detector looks again, in tiles, on a copy at most ``crowd_size`` px long."""
+        from data_prep.image_io import shrink
+
         h, w = image.shape[:2]
-        small, k = _shrink(image, self.detect_size)
+        small, k = shrink(image, self.detect_size)
         faces = [_scaled(f, 1 / k) for f in self.detector.detect(small)]
-        more = getattr(self.detector, "more_faces", None)  # another backend: no second search
-        if faces and more is not None and (
-                len(faces) > 1 or faces[0].box[2] - faces[0].box[0] < self.crowd_below * max(h, w)):
-            mid, km = _shrink(image, self.crowd_size)
-            faces += [_scaled(f, 1 / km) for f in more(mid, [_scaled(f, km).box for f in faces])]
         # faces that were small on the copy: landmarks again from a full-resolution crop
         if k < 1:
             faces = [(self._refine(image, f) or f) if (f.box[2] - f.box[0]) * k < self.refine_below
                      else f for f in faces]
+        more = getattr(self.detector, "more_faces", None)  # another backend: no second search
+        if faces and more is not None and (
+                len(faces) > 1 or faces[0].box[2] - faces[0].box[0] < self.crowd_below * max(h, w)):
+            faces += more(image, [f.box for f in faces], search_size=self.crowd_size)
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
 
@@ -314,25 +315,6 @@ class Mustacher:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _shrink(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """RGB uint8 (H, W, 3) -> (a copy at most ``size`` px long, its scale); (image, 1.0) when
-    it is already that small."""
-    import cv2
-
-    h, w = image.shape[:2]
-    k = size / max(h, w)
-    if k >= 1.0:
-        return image, 1.0
-    size_wh = (max(1, round(w * k)), max(1, round(h * k)))
-    if k < 0.5:
-        # nearest-neighbour down to 2x the target, then bilinear (at 2x it averages 2x2
-        # pixels): INTER_AREA over a 4000 px photo costs 8x more, and a numpy stride 2x more
-        # (cv2 copies the strided view); detection does not need the finer filter
-        image = cv2.resize(image, (2 * size_wh[0], 2 * size_wh[1]), interpolation=cv2.INTER_NEAREST)
-    small = cv2.resize(image, size_wh, interpolation=cv2.INTER_LINEAR)
-    return small, small.shape[1] / w
 
 
 def _scaled(face, k: float):

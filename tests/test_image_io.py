@@ -64,3 +64,18 @@ def test_atomic_save_leaves_no_temp_files(tmp_path, astronaut):
     save_image(tmp_path / "x" / "a.jpg", astronaut)
     save_image(tmp_path / "x" / "a.jpg", astronaut)
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["a.jpg"]
+
+
+def test_shrink_keeps_small_images_and_scales_large_ones(astronaut):
+    from data_prep.image_io import shrink
+
+    same, k = shrink(astronaut, 640)
+    assert same is astronaut and k == 1.0
+    big = np.tile(astronaut, (6, 8, 1))  # 3072 high, 4096 wide
+    small, k = shrink(big, 640)
+    assert small.shape == (480, 640, 3) and small.dtype == np.uint8 and k == 640 / 4096
+    # close to a properly filtered resize (not shifted, not garbled)
+    import cv2
+
+    ref = cv2.resize(big, (640, 480), interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - ref).mean() < 12
