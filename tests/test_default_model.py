@@ -69,6 +69,6 @@ def test_held_out_lfw_men_get_mustaches(mustacher, scorer):
         before.append(scorer.score_image(rgb)[0].score)
         after.append(scorer.score_image(res.image)[0].score)
     before, after = np.array(before), np.array(after)
-    # measured: 18 of 20 (the session 1 model: 17); 93% of 60 held-out men in the README
+    # measured: 18 of 20 (the earlier, unguided model: 17); 93% of 60 held-out men in the README
     assert (before > 0.5).mean() <= 0.1
     assert (after > 0.5).mean() >= 0.8, np.round(after, 2)  # 18 of 20 here
