@@ -7,7 +7,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import SHARED, requires_data
+from conftest import SHARED, requires_data, rotate
 
 from mustache.apply import DEFAULT_MODEL, ApplyOptions, Mustacher
 from mustache.classify import DEFAULT_WEIGHTS, Scorer
@@ -39,6 +39,27 @@ def test_astronaut_gets_a_mustache_and_nothing_else_changes(mustacher, scorer, a
     assert changed[y0:y1, x0:x1].sum() > 200
     changed[y0:y1, x0:x1] = False
     assert not changed.any()
+
+
+def _change_shape(before: np.ndarray, after: np.ndarray) -> tuple[float, int]:
+    """(angle in degrees, counter-clockwise, of the changed pixels' long axis; their count)."""
+    d = np.abs(after.astype(int) - before.astype(int)).sum(axis=2)
+    ys, xs = np.nonzero(d > 12)
+    w = d[ys, xs].astype(float)
+    pts = np.stack([xs - np.average(xs, weights=w), ys - np.average(ys, weights=w)])
+    v = np.linalg.eigh(np.cov(pts, aweights=w))[1][:, 1]
+    angle = np.degrees(np.arctan2(-v[1], v[0]))
+    return float((angle + 90) % 180 - 90), len(xs)
+
+
+@pytest.mark.parametrize("degrees,scale", [(20, 1.0), (-25, 1.0), (0, 0.6), (15, 0.7)])
+def test_the_mustache_follows_tilt_and_scale(mustacher, astronaut, degrees, scale):
+    upright, area = _change_shape(astronaut, mustacher.apply(astronaut).image)
+    turned = rotate(astronaut, degrees, scale)
+    angle, n = _change_shape(turned, mustacher.apply(turned).image)
+    # measured: 20 -> 20.8, -25 -> -23.8, 0 -> 1.0, 15 -> 16.9 degrees; areas 0.8-1.0x scale**2
+    assert abs((angle - upright) - degrees) < 6
+    assert 0.5 < n / (area * scale ** 2) < 1.5
 
 
 @requires_data
