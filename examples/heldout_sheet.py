@@ -69,7 +69,8 @@ def main() -> None:
         if src is not None:
             sources[id(r)] = src
     chosen = [r for r in chosen if id(r) in sources]
-    n_women = sum(1 for r in chosen if r in picked[True])
+    women_ids = {id(r) for r in picked[True]}
+    n_women = sum(1 for r in chosen if id(r) in women_ids)  # women come first in ``chosen``
     afters, scores = [], []  # per model: drawn faces' crops; every face's score
     for model in models:
         crops, sc = [], []

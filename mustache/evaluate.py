@@ -299,8 +299,9 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
         model=str(model), dataset=str(dataset), classifier=str(scorer.path), faces=len(fake),
         mustache_rate=float((scores > 0.5).mean()), mean_score=float(scores.mean()),
         clean_rate=float((before_scores > 0.5).mean()), kid=kid_mean, kid_std=kid_std, kid_before=kid_before,
-        real_windows=len(real_recs), texture=texture, texture_before=texture_before, photos=photos, outside_change=change, landmark_drift=drift,
-        sheet=sheet, notes=tuple(notes))
+        real_windows=len(real_recs), texture=texture, texture_before=texture_before,
+        photos=photos, outside_change=change, landmark_drift=drift, sheet=sheet,
+        notes=tuple(notes))
     if out_dir is not None:
         atomic_write_bytes(out_dir / "report.json",
                            json.dumps(report.to_dict(), indent=2).encode())

@@ -35,7 +35,7 @@ from mustache.errors import EXIT_FAILURE, MustacheError
 
 VERSION = 1
 RESUME_KEYS = ("data", "preset", "batch_size", "lr_g", "lr_d", "seed", "rec_weight", "cls_weight",
-               "ema_beta", "warmup", "holdout", "guide", "guide_weight")  # kept when resuming
+               "ema_beta", "warmup", "holdout")  # taken from the checkpoint when resuming
 
 
 def training_loop(
@@ -87,8 +87,9 @@ def training_loop(
                                 f"{', '.join(missing)}")
         saved = ckpt["train_config"]
         data, preset, batch_size, lr_g, lr_d, seed = (saved[k] for k in RESUME_KEYS[:6])
-        rec_weight, cls_weight, ema_beta, warmup, holdout = (saved[k] for k in RESUME_KEYS[6:11])
-        guide, guide_weight = saved.get("guide"), saved.get("guide_weight", 1.0)  # older runs
+        rec_weight, cls_weight, ema_beta, warmup, holdout = (saved[k] for k in RESUME_KEYS[6:])
+        # the guide too; runs from before it existed had none
+        guide, guide_weight = saved.get("guide"), saved.get("guide_weight", 1.0)
         p = ckpt_io.resolve(resume)
         run_dir = p.parent.parent if p.parent.name == "checkpoints" else p.parent
     preset = preset or "default"

@@ -47,7 +47,7 @@ class _Down(nn.Module):
 
 # A 3x3 kernel's taps folded onto the 2x2 low-resolution pixels that a nearest-upsampled
 # output pixel of phase a (0: even row, 1: odd row) sees: phase 0 reads rows (i-1, i, i),
-# phase 1 rows (i, i, i+1). FOLD[a] (2, 3) sums the kernel's rows accordingly.
+# phase 1 rows (i, i, i+1). _FOLD[a] (2, 3) sums the kernel's rows accordingly.
 _FOLD = ((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)), ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 FOLD_MIN_SIDE = 16  # decoder inputs at least this wide take the folded path (below: as fast)
 
