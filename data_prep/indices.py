@@ -23,3 +23,7 @@ RIGHT_IRIS = 473
 FACE_SIDES = (234, 454)
 FOREHEAD = 10
 CHIN = 152
+# Eyebrows (MediaPipe FACEMESH_RIGHT/LEFT_EYEBROW), viewer's left and right; each as a closed
+# contour: the upper edge from the nose side outwards, then the lower edge back.
+LEFT_BROW = (107, 66, 105, 63, 70, 46, 53, 52, 65, 55)
+RIGHT_BROW = (336, 296, 334, 293, 300, 276, 283, 282, 295, 285)

@@ -2,8 +2,10 @@
 
 Per face: landmarks -> face alignment -> the mustache window (the checkpoint's own window
 geometry) -> the generator paints the region (label 1, noise from the seed) -> the change is
-warped back over the region's photo box only -> Poisson blend with a feathered mask. Nothing
-outside the region's mask changes.
+warped back over the region's photo box only. From there :func:`mustache.pipeline.run_faces`
+(shared with donor transfer) skips faces that already have a mustache, draws single hairs at
+the photo's resolution guided by that change (:mod:`mustache.hair`) and Poisson-blends the
+result. Nothing outside the region's mask changes.
 
     with Mustacher("runs/gan") as m:                    # model loaded once, reused
         result = m.apply("face.jpg", ApplyOptions(seed=3))
@@ -26,12 +28,15 @@ DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "default.pt"
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    seed: int = 0  # noise seed: the same seed gives the same mustache
-    strength: float = 1.0  # 0 leaves the photo as it is, 1 is the generator's full change
+    seed: int = 0  # noise seed: the same seed gives the same mustache, hair for hair
+    strength: float = 1.0  # the share of the change kept: 0 the photo as it is, 1 all of it
     clone: str = "normal"  # "normal" | "mixed" | "alpha" (see mustache.blend)
     faces: tuple[int, ...] | None = None  # face indices to change (largest first); None = all
     label: int = 1  # 1 mustache, 0 clean (remove one)
     min_face: float = 40.0  # faces narrower than this (photo px) are skipped
+    color: str | None = None  # hair colour name or #rrggbb (mustache.haircolor); None: eyebrows
+    force: bool = False  # paint faces that already have facial hair too
+    hair: bool = True  # draw single hairs at the photo's resolution (mustache.hair)
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
@@ -42,6 +47,10 @@ class ApplyOptions:
             raise ValueError(f"label must be 0 or 1, got {self.label}")
         if isinstance(self.faces, int):  # one index is a fine way to say one face
             object.__setattr__(self, "faces", (self.faces,))
+        if self.color is not None:
+            from mustache.haircolor import named_colour
+
+            named_colour(self.color)  # ValueError naming the colour and the choices
 
     def wants(self, index: int) -> bool:
         return self.faces is None or index in self.faces
@@ -56,12 +65,18 @@ class FaceResult:
     score: float | None = None  # detector confidence
     landmarks: np.ndarray | None = None  # (478, 2) float32 photo px
     region_box: tuple[int, int, int, int] | None = None  # photo box that was blended (clipped)
+    mustache_before: float | None = None  # the classifier's mustache score before editing
+    hairs: int = 0  # single hairs drawn at the photo's resolution
+    colour: str | None = None  # where the hair colour came from ("eyebrows", "color brown", ...)
 
     def to_dict(self) -> dict:
         d = {"index": self.index, "box": [round(float(v), 1) for v in self.box],
              "blended": self.blended, "note": self.note,
              "score": None if self.score is None else round(float(self.score), 4),
-             "region_box": None if self.region_box is None else list(self.region_box)}
+             "region_box": None if self.region_box is None else list(self.region_box),
+             "mustache_before": None if self.mustache_before is None
+             else round(float(self.mustache_before), 4),
+             "hairs": int(self.hairs), "colour": self.colour}
         if self.landmarks is not None:
             d["landmarks"] = np.round(np.asarray(self.landmarks, np.float64)[:, :2], 1).tolist()
         return d
@@ -129,6 +144,14 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return DEFAULT_MODEL
 
 
+def shipped_scorer():
+    """The shipped mustache classifier (:class:`mustache.classify.Scorer`) on the CPU, or None
+    when this install has no weights for it."""
+    from mustache.classify import DEFAULT_WEIGHTS, Scorer
+
+    return Scorer(DEFAULT_WEIGHTS) if Path(DEFAULT_WEIGHTS).is_file() else None
+
+
 def skip_reason(index: int, face, options: ApplyOptions) -> str | None:
     """Why face ``index`` (a FaceLandmarks) gets no mustache under ``options``, or None."""
     width = face.box[2] - face.box[0]
@@ -150,10 +173,14 @@ class Mustacher:
     crop. Several faces, or one narrower than ``crowd_below`` of the photo's long side, start a
     second search for faces the first missed, on a copy at most ``crowd_size`` px long. ``detector``: any
     :class:`data_prep.landmarks.FaceDetector` to share (one is made and closed otherwise).
+    ``check_existing``: score each face with the shipped mustache classifier before editing
+    and leave faces that already have one (unless ``ApplyOptions.force``). ``hair``: the
+    :class:`mustache.hair.HairConfig` of the full-resolution hair stage.
     """
 
     def __init__(self, model=None, device: str = "auto", detector=None, detect_size: int = 640,
-                 refine_below: float = 96.0, crowd_below: float = 0.08, crowd_size: int = 1024):
+                 refine_below: float = 96.0, crowd_below: float = 0.08, crowd_size: int = 1024,
+                 check_existing: bool = True, hair=None):
         import torch
 
         from mustache.checkpoint import load_generator
@@ -179,6 +206,10 @@ class Mustacher:
             detector = MediaPipeDetector(DetectorConfig(full_range_above=1 << 30, tile=640))
         self.detector = detector
         self._torch = torch
+        from mustache.hair import HairConfig
+
+        self.hair = hair or HairConfig()
+        self.scorer = shipped_scorer() if check_existing else None
 
     # ------------------------------------------------------------------ landmarks
     def detect(self, image: np.ndarray) -> list:
@@ -216,39 +247,31 @@ class Mustacher:
         """A mustache on every face (or ``options.faces``) of an RGB uint8 (H, W, 3) image or a
         path. ``faces``: landmarks already found (skips detection). Returns the new image (same
         size) and one FaceResult per face found; no face -> the image unchanged, no results."""
-        from mustache.blend import blend_patch
+        from mustache.pipeline import run_faces
 
         image = as_rgb(image_or_path)
         if faces is None:
             faces = self.detect(image)
-        results: list[FaceResult] = []
+        return run_faces(image, faces, self, options, self.scorer, self.hair)
+
+    def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:
+        """The :class:`mustache.pipeline.Painter` of the GAN: every face's window through the
+        generator at once, its change warped back over the region's photo box."""
+        from mustache.pipeline import Painted
+
+        out: list = [None] * len(faces)
         todo = []
         for i, f in enumerate(faces):
-            base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
-                        landmarks=np.asarray(f.points, np.float32)[:, :2])
-            note = skip_reason(i, f, options)
-            if note is None:
-                try:
-                    todo.append((base, self._window(image, f.points)))
-                    continue
-                except ValueError as e:  # degenerate landmarks
-                    note = f"cannot align the face ({e})"
-            results.append(FaceResult(**base, blended=False, note=note))
+            try:
+                todo.append((i, self._window(image, f.points)))
+            except ValueError as e:  # degenerate landmarks
+                out[i] = f"cannot align the face ({e})"
         if todo:
-            painted = self._paint([w for _, w in todo], options)
-            out = image.copy()
-            for (base, win), delta in zip(todo, painted, strict=True):
-                patch, mask, box = self._patch(image, win, delta, options.strength)
-                if box is None:
-                    results.append(FaceResult(**base, blended=False, note="region outside the photo"))
-                    continue
-                # patches come from the original photo, so one face's blend never feeds another's
-                out = blend_patch(out, patch, mask, box, clone=options.clone, out=out)
-                results.append(FaceResult(**base, blended=True, region_box=box))
-        else:
-            out = image.copy()
-        results.sort(key=lambda r: r.index)
-        return ApplyResult(out, tuple(results))
+            deltas = self._paint([w for _, w in todo], options)
+            for (i, (region, _)), delta in zip(todo, deltas, strict=True):
+                change, mask, box = self._unwarp(image.shape[:2], region, delta)
+                out[i] = "region outside the photo" if box is None else Painted(box, change, mask)
+        return out
 
     def _window(self, image: np.ndarray, points: np.ndarray):
         """-> (region, window RGB uint8 (S, S, 3)) for one face."""
@@ -274,13 +297,14 @@ class Mustacher:
         delta = ((y - x) * 127.5).permute(0, 2, 3, 1).float().cpu().numpy()
         return list(delta)
 
-    def _patch(self, image: np.ndarray, window, delta: np.ndarray, strength: float):
-        """The change warped back over the region's photo box: (patch uint8 (h, w, 3), mask
-        float32 (h, w), box) with the box clipped to the photo; box None when it is empty."""
+    @staticmethod
+    def _unwarp(shape: tuple[int, int], region, delta: np.ndarray):
+        """The window's change warped back over the region's photo box: (change float32
+        (h, w, 3), soft mask float32 (h, w), box) with the box clipped to the photo; box None
+        when it is empty."""
         from data_prep.align import unwarp
 
-        region, _ = window
-        h, w = image.shape[:2]
+        h, w = shape
         # the mask's nonzero box in the window, mapped to the photo (one window pixel wider)
         ys, xs = np.nonzero(region.mask > 0)
         if ys.size == 0:
@@ -294,21 +318,18 @@ class Mustacher:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None, None, None
         box = (x0, y0, x1, y1)
+        # the change is already feathered by the generator's own soft-mask composite
         change = unwarp(np.ascontiguousarray(delta, np.float32), region.window, box)
         mask = unwarp(region.mask, region.window, box)
-        # adding the change keeps the photo's own full-resolution pixels where the generator
-        # kept the window, and strength scales it linearly
-        patch = image[y0:y1, x0:x1].astype(np.float32) + strength * change
-        # the change is already feathered by the generator's own soft-mask composite; blending
-        # it with the soft mask again would fade the mustache's edges twice (mask squared), so
-        # the blend's alpha is the region's support
-        alpha = (mask > 0).astype(np.float32)
-        return np.clip(np.rint(patch), 0, 255).astype(np.uint8), alpha, box
+        return change, mask, box
 
     def close(self) -> None:
         if self._own and self.detector is not None:
             self.detector.close()
         self.detector = None
+        if self.scorer is not None:
+            self.scorer.close()
+            self.scorer = None
 
     def __enter__(self) -> Mustacher:
         return self

@@ -390,6 +390,13 @@ class Scorer:
             return np.zeros((0, s, s, 3), np.uint8), np.zeros((0, s, s), np.uint8)
         return np.stack(wins), np.stack(masks)
 
+    def score_faces(self, rgb: np.ndarray, faces) -> np.ndarray:
+        """The mustache score of each of ``faces`` (``FaceLandmarks``) in ``rgb`` -> (N,)."""
+        wins, masks = self.cut(rgb, faces)
+        if not len(wins):
+            return np.zeros(0)
+        return self.score_windows(wins, masks if self.config.use_mask else None)
+
     def score_image(self, rgb: np.ndarray) -> list[FaceScore]:
         """rgb uint8 (H, W, 3) -> one :class:`FaceScore` per face found (largest first)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -401,8 +408,7 @@ class Scorer:
         faces = self._detector.detect(rgb)
         if not faces:
             return []
-        wins, masks = self.cut(rgb, faces)
-        scores = self.score_windows(wins, masks if self.config.use_mask else None)
+        scores = self.score_faces(rgb, faces)
         return [FaceScore(i, tuple(round(float(v), 1) for v in f.box), float(s))
                 for i, (f, s) in enumerate(zip(faces, scores, strict=True))]
 

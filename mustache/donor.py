@@ -2,9 +2,11 @@
 
 No model: the donor's mustache region is warped onto each target face by the landmarks of
 both faces (piecewise affine over triangles of lip, nose and cheek points, so it follows the
-target's lip shape, tilt, scale and yaw), its colour and light are matched to the target's
-skin, and it is Poisson-blended in like ``apply``'s output. Nothing outside the target's
-region changes.
+target's lip shape, tilt, scale and yaw) and its colour and light are matched to the target's
+skin. That change says where the hair is, how dense and how dark, and gives the hair colour;
+the same per-face pipeline as ``apply`` (:mod:`mustache.pipeline`) then draws the hairs at
+the target's own resolution (so a small donor photo still gives a sharp mustache on a large
+face) and Poisson-blends them in. Nothing outside the target's region changes.
 
     with DonorTransfer("man.jpg") as t:
         result = t.apply("face.jpg")          # ApplyResult: .image, one FaceResult a face
@@ -247,41 +249,25 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _mustache_score(image: np.ndarray, face) -> float | None:
-    """The mustache classifier's score for the donor face (``FaceLandmarks``), or None when
-    there is no classifier (module or shipped weights missing): the check is a courtesy."""
-    if not (Path(__file__).parent / "weights" / "classifier.pt").is_file():
-        return None  # cheap test first: importing the classifier imports torch
-    try:
-        from mustache.classify import DEFAULT_WEIGHTS, Scorer
-    except ImportError:
-        return None
-    if not Path(DEFAULT_WEIGHTS).is_file():
-        return None
-    try:
-        with Scorer() as scorer:  # cut exactly as the classifier's training data was cut
-            wins, masks = scorer.cut(image, [face])
-            use_mask = getattr(scorer.config, "use_mask", False)
-            return float(scorer.score_windows(wins, masks if use_mask else None)[0])
-    except Exception as e:  # noqa: BLE001 - a broken classifier must not stop a transfer
-        warnings.warn(f"mustache classifier unavailable ({e})", stacklevel=3)
-        return None
-
-
 class DonorTransfer:
     """A donor's mustache, ready to put on any number of target photos.
 
     ``donor``: RGB uint8 (H, W, 3) or a path. ``donor_face``: which face (largest first),
     default the largest. ``detector``: a :class:`data_prep.landmarks.FaceDetector` to share;
-    one is made (and closed by :meth:`close`) when None. Raises :class:`MustacheError` when
+    one is made (and closed by :meth:`close`) when None. ``check_existing``: leave target
+    faces that already have a mustache (the shipped classifier) unless ``options.force``. Raises :class:`MustacheError` when
     the donor holds no such face or its upper lip is not visible.
     """
 
     def __init__(self, donor, donor_face: int | None = None, detector=None,
-                 config: DonorConfig = DonorConfig()):
+                 config: DonorConfig = DonorConfig(), check_existing: bool = True, hair=None):
         from data_prep.landmarks import MediaPipeDetector
+        from mustache.apply import shipped_scorer
+        from mustache.hair import HairConfig
 
         self.config = config
+        self.hair = hair or HairConfig()
+        self.scorer = None
         self._own = detector is None
         self.detector = MediaPipeDetector() if detector is None else detector
         try:
@@ -292,7 +278,10 @@ class DonorTransfer:
             self.close()
             raise
         self._mirrored: DonorFace | None = None
-        score = _mustache_score(image, found) if config.check_mustache else None
+        self.scorer = shipped_scorer() if check_existing or config.check_mustache else None
+        score = None
+        if config.check_mustache and self.scorer is not None:
+            score = float(self.scorer.score_faces(image, [found])[0])
         self.warnings: tuple[str, ...] = ()
         if score is not None and score < config.warn_below:
             msg = f"the donor's lip does not look like a mustache (score {score:.2f})"
@@ -376,45 +365,62 @@ class DonorTransfer:
         mask = polygon_mask(poly_t - [x0, y0], (y1 - y0, x1 - x0), feather=feather)
         return warped, mask, box
 
+    def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:
+        """The :class:`mustache.pipeline.Painter` of a donor: per face, the donor's mustache
+        warped and recoloured onto it as a change over its region box, and the donor's own
+        hair colours (the darkest part of its recoloured region); a reason when the face's
+        upper lip is not usable."""
+        from mustache.haircolor import colour_from_pixels
+        from mustache.pipeline import Painted
+
+        out: list = []
+        for f in faces:
+            problem = _lip_problem(f.points, image.shape[:2], self.config)
+            if problem is not None:
+                out.append(problem)
+                continue
+            warped, mask, box = self.patch(image, f.points)
+            x0, y0, x1, y1 = box
+            here = image[y0:y1, x0:x1].astype(np.float32)
+            change = (warped.astype(np.float32) - here) * mask[..., None]
+            px = warped[mask > 0.5]
+            if len(px) >= 20:  # the hair among it: its darkest part
+                grey = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+                px = px[grey <= np.percentile(grey, 40)]
+                c = colour_from_pixels(px, "donor")
+                colours = np.concatenate([c.base[None], c.samples]).astype(np.float32)
+            else:
+                colours = None
+            out.append(Painted(box, change, mask, colours))
+        return out
+
     def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None
               ) -> ApplyResult:
         """Put the donor's mustache on every face of the target (or ``options.faces``).
 
         ``image_or_path``: RGB uint8 (H, W, 3) or a path; ``faces``: its landmarks if already
-        found. Uses ``options.faces``, ``min_face``, ``clone`` and ``strength`` (the share of
-        the change kept); ``seed`` and ``label`` mean nothing here. Returns the new image (same
-        size) and one FaceResult per face found, like ``Mustacher.apply``; a face whose upper
-        lip is not visible is left as it was; no face -> the image unchanged, no results.
+        found. The same per-face pipeline as ``Mustacher.apply`` (:func:`mustache.pipeline.
+        run_faces`): the donor gives shape, density and colour, the hair stage draws the hairs
+        at the target's resolution; ``seed`` picks the hairs, ``label`` means nothing here. A
+        face whose upper lip is not visible is left as it was; no face -> the image unchanged.
         """
-        from mustache.blend import blend_patch
+        from dataclasses import replace
+
+        from mustache.pipeline import run_faces
 
         image = as_rgb(image_or_path)
         if faces is None:
             faces = self.detector.detect(image)
-        out = image.copy()
-        results = []
-        for i, f in enumerate(faces):
-            base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
-                        landmarks=np.asarray(f.points, np.float32)[:, :2])
-            note = skip_reason(i, f, options) or _lip_problem(f.points, image.shape[:2],
-                                                               self.config)
-            if note is not None:
-                results.append(FaceResult(**base, blended=False, note=note))
-                continue
-            # patches come from the original photo, so one face's blend never feeds another's
-            patch, mask, box = self.patch(image, f.points)
-            if options.strength < 1:
-                here = image[box[1]:box[3], box[0]:box[2]].astype(np.float32)
-                patch = np.clip(here + options.strength * (patch - here) + 0.5, 0, 255
-                                ).astype(np.uint8)
-            out = blend_patch(out, patch, mask, box, clone=options.clone)
-            results.append(FaceResult(**base, blended=True, region_box=box))
-        return ApplyResult(out, tuple(results), self.warnings)
+        r = run_faces(image, faces, self, replace(options, label=1), self.scorer, self.hair)
+        return ApplyResult(r.image, r.faces, self.warnings)
 
     def close(self) -> None:
         if self._own and self.detector is not None:
             self.detector.close()
         self.detector = None
+        if getattr(self, "scorer", None) is not None:
+            self.scorer.close()
+            self.scorer = None
 
     def __enter__(self) -> DonorTransfer:
         return self

@@ -196,9 +196,16 @@ def test_the_shipped_classifier_accepts_a_real_mustache(detector):
 
 
 def test_a_donor_that_does_not_look_mustached_gets_a_warning(astronaut, detector, monkeypatch):
-    import mustache.donor as donor_module
+    import mustache.apply as apply_module
 
-    monkeypatch.setattr(donor_module, "_mustache_score", lambda image, face: 0.1)
+    class Doubtful:  # the classifier, scoring every lip as clean
+        def score_faces(self, image, faces):
+            return np.full(len(faces), 0.1)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(apply_module, "shipped_scorer", lambda: Doubtful())
     with pytest.warns(DonorWarning, match="does not look like a mustache"):
         t = DonorTransfer(astronaut, detector=detector)
     assert len(t.warnings) == 1

@@ -20,11 +20,16 @@ def apply(
     json_out: Annotated[str | None, typer.Option("--json", help="Write per-face results as JSON to this file ('-': stdout).")] = None,
     donor: Annotated[Path | None, typer.Option(help="Take a real mustache from this donor photo instead of the generator.")] = None,
     donor_face: Annotated[int | None, typer.Option(help="Which face of the donor photo (0 = largest).")] = None,
+    color: Annotated[str | None, typer.Option("--color", help="Hair colour: black, dark-brown, brown, auburn, blonde, grey, white or #rrggbb (default: the person's eyebrows).")] = None,
+    force: Annotated[bool, typer.Option(help="Also paint faces that already have a mustache or beard (left unchanged by default).")] = False,
+    hair: Annotated[bool, typer.Option("--hair/--no-hair", help="Draw single hairs at the photo's resolution (--no-hair: the model's window-sized change only).")] = True,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
 ) -> None:
-    """Put a mustache on every face. Exit codes: 0 done, 1 some photos of a folder failed,
-    2 bad input (unreadable photo, unwritable output, no model), 3 no face in the photo
-    (it is written back unchanged)."""
+    """Put a mustache on every face: the model (or --donor) says where and how dense, single
+    hairs are drawn at the photo's own resolution in the colour of the person's eyebrows. Faces
+    that already have a mustache are left as they are (see --force). Exit codes: 0 done, 1 some
+    photos of a folder failed, 2 bad input (unreadable photo, unwritable output, no model,
+    unknown colour), 3 no face in the photo (it is written back unchanged)."""
     import json
     import sys
 
@@ -40,8 +45,12 @@ def apply(
 
     from mustache.apply import ApplyOptions
 
-    options = ApplyOptions(seed=seed, strength=strength, clone=clone,
-                           faces=tuple(face) if face else None)
+    try:
+        options = ApplyOptions(seed=seed, strength=strength, clone=clone,
+                               faces=tuple(face) if face else None, color=color, force=force,
+                               hair=hair)
+    except ValueError as e:
+        raise MustacheError(f"--color: {e}" if color else str(e)) from None
     engine = _engine(model, device, donor, donor_face)
     try:
         if src.is_dir():
@@ -60,6 +69,9 @@ def apply(
                 code = EXIT_NO_FACE
             else:
                 say(f"wrote {dst} ({n} of {len(report['faces'])} face{'s' * (len(report['faces']) != 1)} changed)")
+                for f in report["faces"]:
+                    if not f["blended"] and f["note"] != "not selected":
+                        say(f"  face {f['index']} left as it is: {f['note']}")
                 code = 0
     finally:
         engine.close()

@@ -1,0 +1,382 @@
+"""The full-resolution hair stage: single hairs drawn at the photo's own resolution.
+
+The GAN (or a donor's real mustache) works at the window's resolution, 128 px for the whole
+lower face: on a 700 px face its change is stretched 5x and reads as a smooth smear. Here that
+change only says *where* the mustache is, how dense and how dark; the detail comes from hairs
+drawn in the photo's pixels:
+
+- roots are sampled where the guide darkens the skin (fewer down the philtrum, none on the lip);
+- each hair grows down and outward from the philtrum, long enough to reach the lip from its
+  root (a limit on how far it overhangs), curves (a quadratic Bezier) and tapers; neighbouring
+  hairs clump into locks; a dense short under-layer lies beneath longer, crossing top strands;
+- hairs are 0.09-0.2 mm thick (a face is about 14 cm wide), so on most photos thinner than a
+  pixel: each hair is splatted as many small samples whose weights are its covered area
+  (anti-aliased, sub-pixel alpha), then composited layer over layer;
+- beneath them the guide's low-frequency darkening stays as shadow, as an additive shift toward
+  the hair colour (a multiplication would flatten the skin's texture) and never on the lip;
+- the hair layer is blurred to the photo's own focus and given its grain, so hairs are neither
+  sharper nor cleaner than the skin around them.
+
+On small faces (LFW size) the window already covers the photo's pixels: the stage fades out
+and the guide's own change is used as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from data_prep import indices as ix
+
+LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+_CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
+
+
+@dataclass(frozen=True)
+class HairConfig:
+    face_cm: float = 14.0  # a face's width (landmarks 234-454) in cm: sets the hairs' scale
+    density: float = 110.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
+    # visible hairs; more, thinner ones over the shadow read as hair, fewer as a line drawing)
+    under: float = 1.0  # under-layer hairs per top-layer hair (short, dense, thin)
+    width_mm: tuple[float, float] = (0.07, 0.15)  # hair diameter, root (tips taper to 35%)
+    length_mm: tuple[float, float] = (4.0, 11.0)  # top-layer length range
+    spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
+    angle_jitter_deg: float = 12.0  # hair-to-hair spread of that angle
+    curl: float = 0.14  # mean sideways bend (x length) of a hair's midpoint, toward outward-down
+    clump: float = 0.45  # how far tips are pulled toward their lock's guide hair (0-1)
+    lock_size: int = 14  # hairs per lock
+    overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
+    philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides
+    shadow: float = 0.6  # share of the guide's luminance drop kept beneath as shadow
+    max_shadow: float = 0.4  # cap on the shadow's shift toward the hair colour
+    darkest: float = 0.32  # hair lightness (L*) no lower than this share of the skin's
+    drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
+    full_at: float = 320.0  # face width (px) from which hairs replace the guide's texture
+    none_below: float = 130.0  # face width (px) below which the guide's change is kept as is
+    opacity: float = 1.1  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
+    groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
+
+
+@dataclass(frozen=True, eq=False)
+class Strands:
+    """Hairs as quadratic Bezier curves, in box pixels. N hairs."""
+
+    p0: np.ndarray  # (N, 2) roots
+    p1: np.ndarray  # (N, 2) control points
+    p2: np.ndarray  # (N, 2) tips
+    width: np.ndarray  # (N,) diameter at the root, px
+    group: np.ndarray  # (N,) int: the hair's colour, an index into the palette
+
+    def __len__(self) -> int:
+        return len(self.p0)
+
+
+@dataclass(frozen=True, eq=False)
+class HairResult:
+    patch: np.ndarray  # (h, w, 3) float32 RGB 0-255: the box with the mustache
+    alpha: np.ndarray  # (h, w) float32: the hair layer's opacity (for tests and sheets)
+    strands: int  # hairs drawn
+    weight: float  # 0: the guide's change as it is, 1: hairs over its shadow
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """A face's own axes in box pixels."""
+
+    right: np.ndarray  # (2,) unit vector from the viewer's left eye to the right one
+    down: np.ndarray  # (2,) unit vector, right turned 90 degrees
+    width: float  # face width, px (landmarks 234 to 454)
+    philtrum: np.ndarray  # (2,) top of the upper lip's centre (landmark 0)
+    half_mouth: float  # half the mouth-corner distance, px
+    px_per_mm: float  # the face's scale
+
+
+def face_frame(xy: np.ndarray, face_cm: float = 14.0) -> FaceFrame:
+    """(478, 2) landmarks -> the face's axes and sizes (``face_cm``: its width in cm)."""
+    el = xy[list(ix.LEFT_EYE_CORNERS)].mean(0)
+    er = xy[list(ix.RIGHT_EYE_CORNERS)].mean(0)
+    right = (er - el) / max(float(np.linalg.norm(er - el)), 1e-6)
+    down = np.array([-right[1], right[0]])
+    width = float(np.linalg.norm(xy[ix.FACE_SIDES[1]] - xy[ix.FACE_SIDES[0]]))
+    half = 0.5 * float(np.linalg.norm(xy[ix.MOUTH_CORNERS[1]] - xy[ix.MOUTH_CORNERS[0]]))
+    return FaceFrame(right, down, max(width, 1.0), xy[0].astype(np.float64), max(half, 1.0),
+                     max(width, 1.0) / (10 * face_cm))
+
+
+def hair_weight(face_width: float, config: HairConfig = HairConfig()) -> float:
+    """0 below ``none_below`` px, 1 from ``full_at`` px, smooth between."""
+    t = (face_width - config.none_below) / max(config.full_at - config.none_below, 1e-6)
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (...) float32 luma."""
+    return np.asarray(rgb, np.float32) @ _CHANNEL_WEIGHTS
+
+
+# ---------------------------------------------------------------- masks
+
+def lip_masks(xy: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(upper vermilion, open mouth) float32 (h, w) masks from box-pixel landmarks."""
+    from data_prep.region import polygon_mask
+
+    verm = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_OUTER)],
+                                        xy[list(ix.UPPER_LIP_INNER)][::-1]]), shape)
+    mouth = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_INNER)],
+                                         xy[list(LOWER_LIP_INNER)][::-1]]), shape)
+    return verm, mouth
+
+
+# ---------------------------------------------------------------- strands
+
+def _lip_distance(points: np.ndarray, xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """(N, 2) points -> (N,) distance down (face axes) from each point to the upper lip's top
+    edge at the same position across the face (negative: already below it)."""
+    lip = xy[list(ix.UPPER_LIP_OUTER)]
+    lu = (lip - frame.philtrum) @ frame.right
+    lv = (lip - frame.philtrum) @ frame.down
+    order = np.argsort(lu)
+    pu = (points - frame.philtrum) @ frame.right
+    pv = (points - frame.philtrum) @ frame.down
+    return np.interp(pu, lu[order], lv[order]) - pv
+
+
+def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: int,
+                 rng: np.random.Generator, config: HairConfig, layer: str) -> Strands:
+    """Hairs from (N, 2) box-pixel roots: direction by position across the face, length by
+    height above the lip, a curl, a taper width, one of ``groups`` palette colours."""
+    n = len(roots)
+    mm = frame.px_per_mm
+    u = np.clip(((roots - frame.philtrum) @ frame.right) / frame.half_mouth, -1.6, 1.6)
+    side = np.where(u >= 0, 1.0, -1.0)
+    a0, a1 = np.radians(config.spread_deg)
+    ang = side * (a0 + (a1 - a0) * np.minimum(np.abs(u), 1.0) ** 0.9)
+    ang += rng.normal(0, math.radians(config.angle_jitter_deg), n)
+    # down, turned outward (toward the viewer's right for the right side)
+    direction = (np.cos(ang)[:, None] * frame.down + np.sin(ang)[:, None] * frame.right)
+    lip_h = max(float(np.linalg.norm(xy[0] - xy[13])), 0.05 * frame.width)
+    reach = _lip_distance(roots, xy, frame) + config.overhang * lip_h * rng.uniform(0.2, 1.0, n)
+    lo, hi = config.length_mm[0] * mm, config.length_mm[1] * mm
+    length = np.clip(reach / np.maximum(np.cos(ang), 0.35), lo, hi)
+    if layer == "under":  # short, fine hairs that fill the skin between the long ones
+        length *= rng.uniform(0.3, 0.6, n)
+    else:
+        length *= rng.uniform(0.8, 1.1, n)
+        direction = direction + rng.normal(0, 0.08, (n, 2))  # top strands cross a little
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    tip = roots + length[:, None] * direction
+    # clumping: tips pulled toward the tip offset of their lock's guide hair (the lock's first)
+    if config.clump > 0 and n > 1:
+        locks = max(1, n // config.lock_size)
+        guide = rng.choice(n, locks, replace=False)
+        from scipy.spatial import cKDTree
+
+        _, which = cKDTree(roots[guide]).query(roots)
+        g = guide[which]
+        pull = config.clump * rng.uniform(0.5, 1.0, n)[:, None]
+        tip = tip + pull * ((roots + (tip[g] - roots[g])) - tip)
+    # curl: the midpoint bends sideways, outward and down for most hairs
+    normal = np.stack([-direction[:, 1], direction[:, 0]], 1) * side[:, None]
+    bend = rng.normal(config.curl, config.curl * 0.6, n) * length
+    mid = 0.5 * (roots + tip) + bend[:, None] * normal
+    w0, w1 = config.width_mm
+    width = rng.uniform(w0, w1, n) * mm * (0.7 if layer == "under" else 1.0)
+    return Strands(roots, mid, tip, width.astype(np.float32), rng.integers(0, groups, n))
+
+
+def palette(colours: np.ndarray, groups: int = 4) -> np.ndarray:
+    """(M, 3) hair colours -> (G, 3): the colours at evenly spaced quantiles of lightness (the
+    splat draws one coverage map per palette colour)."""
+    colours = np.asarray(colours, np.float32).reshape(-1, 3)
+    order = np.argsort(luminance(colours), kind="stable")
+    q = np.round(np.linspace(0, len(colours) - 1, min(groups, len(colours)) + 2)[1:-1])
+    return colours[order[q.astype(int)]] if len(colours) > 1 else colours
+
+
+def splat(strands: Strands, group: np.ndarray, groups: int, shape: tuple[int, int],
+          step: float = 1.0) -> np.ndarray:
+    """Draw hairs as coverage: each hair is sampled every ``step`` px along its curve, and
+    each sample adds its covered area (width x step, tapering to the tip) bilinearly to the
+    coverage map of its colour ``group`` (N,) int. Sub-pixel hairs so become partial alpha.
+    Returns (groups, h, w) float32; one bincount for everything (a loop over hairs in Python
+    cost 50-140 ms a face)."""
+    h, w = shape
+    W = w + 2  # a one-pixel border takes the samples that fall off the box: no masking
+    size = (h + 2) * W
+    if not len(strands):
+        return np.zeros((groups, h, w), np.float32)
+    p0, p1, p2 = (np.asarray(p, np.float32) for p in (strands.p0, strands.p1, strands.p2))
+    length = np.linalg.norm(p1 - p0, axis=1) + np.linalg.norm(p2 - p1, axis=1)
+    n = np.maximum(2, np.ceil(length / step)).astype(np.int64)
+    idx = np.repeat(np.arange(len(n)), n)
+    start = np.repeat(np.cumsum(n) - n, n)
+    t = (((np.arange(idx.size) - start) + 0.5) / n[idx]).astype(np.float32)
+    a, b, c = (1 - t) ** 2, 2 * (1 - t) * t, t * t
+    # pixel centres at integer + 0.5: bilinear weights between the four nearest centres
+    x = a * p0[idx, 0] + b * p1[idx, 0] + c * p2[idx, 0] + 0.5  # + 1 - 0.5: the border
+    y = a * p0[idx, 1] + b * p1[idx, 1] + c * p2[idx, 1] + 0.5
+    wgt = strands.width[idx] * (1 - 0.65 * t ** 1.5) * (length / n)[idx]
+    x = np.clip(x, 0, w + 0.999)
+    y = np.clip(y, 0, h + 0.999)
+    x0, y0 = x.astype(np.int64), y.astype(np.int64)
+    fx, fy = x - x0, y - y0
+    f = np.asarray(strands.group, np.int64)[idx] * size + y0 * W + x0
+    k1 = wgt * fx
+    k0 = wgt - k1
+    n_all = groups * size
+    cov = (np.bincount(f, k0 * (1 - fy), n_all) + np.bincount(f + 1, k1 * (1 - fy), n_all)
+           + np.bincount(f + W, k0 * fy, n_all) + np.bincount(f + W + 1, k1 * fy, n_all))
+    return cov.astype(np.float32).reshape(groups, h + 2, W)[:, 1:-1, 1:-1]
+
+
+# ---------------------------------------------------------------- the photo's own look
+
+def focus_sigma(grey: np.ndarray, mask: np.ndarray, probe: float = 1.0) -> float:
+    """The photo's blur as a Gaussian sigma (px), from how much a known extra blur ``probe``
+    lowers its strongest gradients under ``mask``: an edge blurred by s has a peak gradient
+    ~1/s, so the ratio r = s / sqrt(s^2 + probe^2) gives s. Clipped to [0.3, 3]."""
+    import cv2
+
+    def peak(g):
+        gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+        m = np.hypot(gx, gy)[mask]
+        return float(np.percentile(m, 97)) if m.size > 50 else 0.0
+
+    g = grey.astype(np.float32)
+    a = peak(g)
+    if a <= 1e-3:
+        return 1.0
+    r = min(peak(cv2.GaussianBlur(g, (0, 0), probe)) / a, 0.97)
+    return float(np.clip(probe * r / math.sqrt(1 - r * r), 0.3, 3.0))
+
+
+def noise_sigma(grey: np.ndarray, mask: np.ndarray) -> float:
+    """The photo's grain (grey levels), a robust (MAD) estimate from the finest detail."""
+    import cv2
+
+    g = grey.astype(np.float32)
+    hp = g - cv2.GaussianBlur(g, (0, 0), 0.8)
+    v = hp[mask]
+    if v.size < 50:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(v - np.median(v))) * 1.6)
+
+
+# ---------------------------------------------------------------- the stage
+
+def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks: np.ndarray,
+           colours: np.ndarray, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig()
+           ) -> HairResult:
+    """Hairs over one face's mustache region, at the photo's resolution.
+
+    ``photo`` RGB uint8 (h, w, 3): the region's box; ``change`` float32 (h, w, 3): the guide's
+    change there (the GAN's generated - original, or a donor's), the mustache's shape, density
+    and darkness at the window's resolution; ``support`` float32 (h, w) in [0, 1]: the soft
+    region mask (nothing changes where it is 0); ``landmarks`` (478, 2+) in box pixels;
+    ``colours`` (M, 3) RGB: colours to draw single hairs from (the first is the typical one).
+    Returns the new box (float32, not clipped) and the hair layer's alpha; deterministic in
+    ``seed``. Where the face is small the guide's change is returned mostly as it is.
+    """
+    import cv2
+
+    photo = np.asarray(photo)
+    h, w = photo.shape[:2]
+    if photo.ndim != 3 or photo.shape[2] != 3:
+        raise ValueError(f"photo must be (h, w, 3), got {photo.shape}")
+    if change.shape != photo.shape or support.shape != (h, w):
+        raise ValueError(f"change {change.shape} and support {support.shape} must match the "
+                         f"photo box {photo.shape}")
+    colours = np.asarray(colours, np.float32).reshape(-1, 3)
+    xy = np.asarray(landmarks, np.float64)[:, :2]
+    base = photo.astype(np.float32)
+    frame = face_frame(xy, config.face_cm)
+    k = hair_weight(frame.width, config)
+    verm, mouth = lip_masks(xy, (h, w))
+    lips = np.maximum(verm, mouth)
+    # on the lip the guide may only darken (hair overhanging it), never shift its colour: the
+    # GAN's change there turned the red lilac
+    dark = np.minimum(luminance(change), 0)[..., None]
+    change = change + lips[..., None] * (dark - change)
+    if k == 0.0:
+        return HairResult(base + change, np.zeros((h, w), np.float32), 0, 0.0)
+    rng = np.random.default_rng([*np.atleast_1d(seed), 7])
+    # the guide's darkening, low-passed: its shape and density, not its texture
+    drop = np.maximum(-luminance(change), 0) * support
+    drop = cv2.GaussianBlur(drop, (0, 0), max(0.012 * frame.width, 1.0))
+    # skin and hair colour, and the darkness cap relative to the skin
+    ring = (support > 0) & (support < 0.5) & (lips < 0.5)
+    skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
+    colours = _cap_darkness(colours, skin, config.darkest)
+    hair = colours[0]
+    pal = palette(colours[1:] if len(colours) > 1 else colours, config.groups)
+    # shadow: an additive shift toward the hair colour, in proportion to the darkening
+    gap = max(float(luminance(skin) - luminance(hair)), 20.0)
+    fade = np.clip(support * 2, 0, 1)  # hairs and shadow fade out at the region's edge
+    a = np.clip(config.shadow * drop / gap, 0, config.max_shadow) * (1 - lips) * fade
+    shaded = base + a[..., None] * (hair - skin)
+    # roots: where the guide darkens, fewer down the philtrum's centre, none on the lips
+    # density follows the darkening smoothly (relative to this mustache's own core, but not
+    # below drop_ref, so a faint guide stays sparse): edges thin out as real ones do
+    ref = max(float(np.percentile(drop[support > 0.5], 90)) if (support > 0.5).any() else 0.0,
+              config.drop_ref)
+    dens = np.clip(drop / ref, 0, 1) ** 1.5 * support * (1 - lips)
+    r = frame.right / frame.half_mouth
+    u = ((np.arange(w, dtype=np.float32) - frame.philtrum[0]) * r[0])[None, :] + \
+        ((np.arange(h, dtype=np.float32) - frame.philtrum[1]) * r[1])[:, None]
+    dens *= 1 - (1 - config.philtrum) * np.exp(-(u / 0.18) ** 2)
+    px_per_cm2 = (frame.px_per_mm * 10) ** 2
+    n_top = int(rng.poisson(config.density * float(dens.sum()) / px_per_cm2))
+    layers = []
+    for layer, count in (("under", int(n_top * config.under)), ("top", n_top)):
+        roots = _sample(dens, count, rng)
+        layers.append(grow_strands(roots, xy, frame, len(pal), rng, config, layer))
+    # draw: under-layer, then top strands over it; blurred to the photo's focus
+    fmask = (support > 0.3) & (lips < 0.5)
+    grey = luminance(base)
+    sigma = focus_sigma(grey, fmask)
+    blur = math.sqrt(max(sigma ** 2 - 0.5 ** 2, 0.0))  # the bilinear splat is ~0.5 px wide
+    grain = noise_sigma(grey, fmask)
+    noise = rng.standard_normal((h, w, 1), np.float32) * grain if grain > 0 else 0
+    out = shaded
+    alpha_all = np.zeros((h, w), np.float32)
+    for strands in layers:
+        cov = np.moveaxis(splat(strands, strands.group, len(pal), (h, w)), 0, -1)  # (h, w, G)
+        if blur > 0.05:
+            cov = cv2.GaussianBlur(np.ascontiguousarray(cov), (0, 0), blur).reshape(h, w, -1)
+        total = cov.sum(-1)
+        colour = (cov @ pal) / np.maximum(total, 1e-6)[..., None]
+        alpha = (1 - np.exp(-config.opacity * total)) * fade  # overlapping hairs saturate
+        colour = colour + noise  # a hair carries the photo's grain too
+        out = out * (1 - alpha[..., None]) + colour * alpha[..., None]
+        alpha_all = 1 - (1 - alpha_all) * (1 - alpha)
+    result = base + k * (out - base) + (1 - k) * change
+    return HairResult(result.astype(np.float32), alpha_all, sum(len(s) for s in layers), k)
+
+
+def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float) -> np.ndarray:
+    """Hair colours no darker (L*) than ``darkest`` x the skin's: black hair on a photo's skin
+    is lit too; a pure black line reads as ink."""
+    import cv2
+
+    lab = cv2.cvtColor(np.clip(colours, 0, 255)[None].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[0]
+    skin_l = cv2.cvtColor(np.clip(skin, 0, 255)[None, None].astype(np.float32) / 255,
+                          cv2.COLOR_RGB2LAB)[0, 0, 0]
+    lab[:, 0] = np.maximum(lab[:, 0], darkest * skin_l)
+    return cv2.cvtColor(lab[None], cv2.COLOR_LAB2RGB)[0] * 255
+
+
+def _sample(density: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points (x, y) drawn with probability ~ ``density`` (h, w), jittered in their pixel."""
+    flat = density.ravel().astype(np.float64)
+    total = flat.sum()
+    if n <= 0 or total <= 0:
+        return np.zeros((0, 2))
+    cdf = np.cumsum(flat)
+    pick = np.searchsorted(cdf, rng.uniform(0, cdf[-1], n))
+    pick = np.minimum(pick, flat.size - 1)
+    y, x = np.divmod(pick, density.shape[1])
+    return np.stack([x + rng.uniform(0, 1, n), y + rng.uniform(0, 1, n)], 1)

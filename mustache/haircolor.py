@@ -1,0 +1,292 @@
+"""The colour of a person's hair, for drawing single mustache hairs: from their eyebrows, from a
+donor's hair-bearing skin, or from a ``--color`` name.
+
+A :class:`HairColour` holds a ``base`` (what the core of a typical hair looks like) and
+``samples`` (colours to draw single hairs from: the natural spread, grey hairs included).
+
+    with MediaPipeDetector() as d:
+        face = d.detect(rgb)[0]
+    colour = brow_colour(rgb, face.points)       # or named_colour("auburn")
+
+Colours are sRGB 0-255 float32. Lightness work is done in CIELab (D65): thin hairs are mixed
+with the skin around them, so the hair's own core is darker than its pixels; that is corrected
+by scaling L* only, keeping a* and b*, so grey and blond hair stay grey and blond.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from data_prep import indices as ix
+
+COLOUR_NAMES: tuple[str, ...] = (
+    "black", "dark-brown", "brown", "auburn", "blonde", "grey", "white")
+# Realistic hair as photographed (sRGB): even black hair reflects some light, so it is not 0.
+_NAMED_RGB: dict[str, tuple[int, int, int]] = {
+    "black": (35, 30, 28),
+    "dark-brown": (60, 43, 33),
+    "brown": (105, 75, 52),
+    "auburn": (125, 62, 40),
+    "blonde": (190, 155, 105),
+    "grey": (150, 148, 146),
+    "white": (222, 220, 214),
+}
+_ALIASES = {"gray": "grey", "blond": "blonde", "darkbrown": "dark-brown"}
+_HEX = re.compile(r"#[0-9a-f]{6}")
+FALLBACK = "dark-brown"  # the commonest hair colour, the least wrong guess with no brows
+
+NAMED_SAMPLES = 64
+_SEED = 20240611  # fixed: the same name always gives the same hairs
+
+# Of the darker half of the brow pixels (the hairs), the core is taken at this luminance
+# percentile. The darker half still holds pixels where a thin hair covers only part of the
+# pixel; the darkest few percent are noise, shadow and JPEG ringing. About the 30th percentile
+# is the level most pixels that a hair fully covers reach; on the astronaut and its recoloured
+# variants it lands on the visible core of the brow strokes.
+CORE_PERCENTILE = 30.0
+LIGHT_DELTA_L = 6.0  # brows less than this many L* darker than the skin above count as light
+SKIN_MARGIN_L = 15.0  # a hair's core is at least this many L* darker than the skin
+MIN_BROW_PIXELS = 8  # fewer brow pixels inside the photo is no measurement
+
+
+@dataclass(frozen=True, eq=False)
+class HairColour:
+    """A person's hair colour, for drawing single hairs."""
+
+    base: np.ndarray  # (3,) float32 RGB 0-255: the typical hair's core colour
+    samples: np.ndarray  # (M, 3) float32 RGB 0-255, M >= 1: colours to draw single hairs from
+    source: str  # where it came from: "eyebrows", "eyebrows (light: ...)", "color black", ...
+
+    def __post_init__(self):
+        if self.base.shape != (3,) or self.samples.ndim != 2 or self.samples.shape[1] != 3 \
+                or len(self.samples) < 1:
+            raise ValueError(f"HairColour wants base (3,) and samples (M>=1, 3), got "
+                             f"{self.base.shape} and {self.samples.shape}")
+
+
+# ---------------------------------------------------------------- colour space
+
+_M_RGB2XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
+                       [0.2126729, 0.7151522, 0.0721750],
+                       [0.0193339, 0.1191920, 0.9503041]])
+_M_XYZ2RGB = np.linalg.inv(_M_RGB2XYZ)
+_WHITE = _M_RGB2XYZ.sum(1)  # D65, Y = 1
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB (..., 3) 0-255 -> CIELab (..., 3) float64 (D65; L* 0-100)."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ _M_RGB2XYZ.T / _WHITE
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELab (..., 3) -> sRGB (..., 3) float64 0-255, clipped to the gamut."""
+    lab = np.asarray(lab, np.float64)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
+    xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE
+    lin = np.clip(xyz @ _M_XYZ2RGB.T, 0.0, 1.0)
+    c = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.clip(c * 255.0, 0.0, 255.0)
+
+
+def _colour(base_lab: np.ndarray, samples_lab: np.ndarray, source: str) -> HairColour:
+    return HairColour(lab_to_rgb(base_lab).astype(np.float32),
+                      lab_to_rgb(samples_lab).astype(np.float32), source)
+
+
+# ---------------------------------------------------------------- named colours
+
+def _parse(spec: str) -> tuple[str, np.ndarray]:
+    """'auburn', 'Dark brown', '#AABBCC' -> (canonical name, RGB (3,) float64)."""
+    if not isinstance(spec, str):
+        raise ValueError(f"hair colour {spec!r}: want a name or #rrggbb")
+    s = spec.strip().lower()
+    if _HEX.fullmatch(s):
+        return s, np.array([int(s[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
+    name = re.sub(r"[\s_]+", "-", s)
+    name = _ALIASES.get(name.replace("-", ""), _ALIASES.get(name, name))
+    if name not in _NAMED_RGB:
+        raise ValueError(f"unknown hair colour {spec!r}: choose one of "
+                         f"{', '.join(COLOUR_NAMES)} (also 'gray'), or #rrggbb")
+    return name, np.array(_NAMED_RGB[name], np.float64)
+
+
+def _variation(base_lab: np.ndarray, n: int = NAMED_SAMPLES) -> np.ndarray:
+    """base Lab (3,) -> (n, 3) Lab: natural spread of single hairs around it, deterministic.
+
+    Hairs of one head differ a little in lightness (L* sd 3, within +/- 6) and tint (a*, b*
+    sd 1.2); one in sixteen is lighter and greyer, as real hair has (the first grey hairs)."""
+    rng = np.random.default_rng(_SEED)
+    out = np.empty((n, 3))
+    out[:, 0] = base_lab[0] + np.clip(rng.normal(0.0, 3.0, n), -6.0, 6.0)
+    out[:, 1:] = base_lab[1:] + rng.normal(0.0, 1.2, (n, 2))
+    grey = np.arange(n) % 16 == 7
+    out[grey, 0] += rng.uniform(10.0, 20.0, int(grey.sum()))
+    out[grey, 1:] *= 0.35
+    out[:, 0] = np.clip(out[:, 0], 0.0, 100.0)
+    return out
+
+
+def named_colour(spec: str) -> HairColour:
+    """A ``--color`` value -> :class:`HairColour` with ``NAMED_SAMPLES`` (64) samples.
+
+    ``spec``: one of :data:`COLOUR_NAMES` ('gray' and 'blond' also work; case, spaces and
+    underscores are forgiven) or '#rrggbb'. Raises ValueError naming ``spec`` and the choices.
+    ``base`` is exactly the named (or given) RGB; ``source`` is "color <name>"."""
+    name, rgb = _parse(spec)
+    samples = lab_to_rgb(_variation(rgb_to_lab(rgb)))
+    return HairColour(rgb.astype(np.float32), samples.astype(np.float32), f"color {name}")
+
+
+def fallback_colour(reason: str) -> HairColour:
+    """The colour used when nothing can be measured: dark brown, ``source`` "fallback (reason)"."""
+    c = named_colour(FALLBACK)
+    return HairColour(c.base, c.samples, f"fallback ({reason})")
+
+
+# ---------------------------------------------------------------- measured colours
+
+def _even_subsample(sorted_lab: np.ndarray, max_samples: int) -> np.ndarray:
+    """(N, 3) sorted by L* -> (min(N, max_samples), 3), evenly spaced over the order: keeps the
+    spread (light and dark hairs in proportion) and is deterministic."""
+    n = len(sorted_lab)
+    if n <= max_samples:
+        return sorted_lab
+    return sorted_lab[np.round(np.linspace(0, n - 1, max_samples)).astype(np.int64)]
+
+
+def _hair_lab(lab: np.ndarray, max_samples: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Lab (N, 3) of hair-bearing skin -> (core Lab (3,), samples Lab (M, 3), median L* of the
+    darker half). The darker half by L* is the hair (the rest is skin between hairs); the core
+    is its CORE_PERCENTILE lightness with the a*, b* of the pixels around that level; the
+    samples are the darker half with L* scaled so their median is the core (same factor for
+    all, so the spread and any grey hairs among them keep their place)."""
+    order = np.argsort(lab[:, 0], kind="stable")
+    dark = lab[order[:max(1, (len(lab) + 1) // 2)]]
+    core_l = float(np.percentile(dark[:, 0], CORE_PERCENTILE))
+    # a*, b* from the pixels near the core level (20th-40th percentile): their tint, not skin's
+    lo, hi = np.percentile(dark[:, 0], [CORE_PERCENTILE - 10, CORE_PERCENTILE + 10])
+    near = dark[(dark[:, 0] >= lo) & (dark[:, 0] <= hi)]
+    core = np.array([core_l, *np.median(near[:, 1:], axis=0)])
+    median_l = float(np.median(dark[:, 0]))
+    samples = _even_subsample(dark, max_samples).copy()
+    samples[:, 0] *= core_l / max(median_l, 1e-6)
+    return core, samples, median_l
+
+
+def _check_max_samples(max_samples: int) -> None:
+    if not isinstance(max_samples, (int, np.integer)) or max_samples < 1:
+        raise ValueError(f"max_samples must be a positive int, got {max_samples!r}")
+
+
+def colour_from_pixels(pixels: np.ndarray, source: str, max_samples: int = 256) -> HairColour:
+    """pixels (N, 3) uint8 RGB of hair-bearing skin (e.g. a donor's mustache area), N >= 1
+    -> :class:`HairColour` from the darker half of them (see :func:`brow_colour`), at most
+    ``max_samples`` samples, with the given ``source``."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.shape[1] != 3 or len(pixels) < 1 or pixels.dtype != np.uint8:
+        raise ValueError(f"pixels must be (N>=1, 3) uint8 RGB, got {pixels.shape} {pixels.dtype}")
+    _check_max_samples(max_samples)
+    core, samples, _ = _hair_lab(rgb_to_lab(pixels), max_samples)
+    return _colour(core, samples, source)
+
+
+def _brow_polygons(xy: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """landmarks (N, 2) -> (brow polygons, skin polygons above them), each (10, 2) photo px.
+
+    The skin polygon is the brow moved up (away from its lower edge) by twice its thickness,
+    at least a fifth of its length: forehead skin just above the brow, clear of the hairs
+    that stray above the landmark contour and still below most fringes."""
+    brows, skins = [], []
+    for idx in (ix.LEFT_BROW, ix.RIGHT_BROW):
+        p = xy[list(idx)]
+        upper, lower = p[:5], p[5:]  # the contour: upper edge outwards, lower edge back
+        up = upper.mean(0) - lower.mean(0)
+        thick = float(np.hypot(*up))
+        length = float(np.hypot(*(upper[-1] - upper[0])))
+        direction = up / thick if thick > 1e-6 else np.array([0.0, -1.0])
+        brows.append(p)
+        skins.append(p + direction * max(2.0 * thick, 0.2 * length))
+    return brows, skins
+
+
+def _fill(polys: list[np.ndarray], origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Polygons (K, 2) photo px -> bool mask of a box at ``origin`` (x, y) of ``shape`` (h, w)."""
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    # 4 fractional bits: brows are a few pixels thick in small faces, rounding would shift them
+    pts = [np.round((p - origin) * 16).astype(np.int32) for p in polys]
+    cv2.fillPoly(mask, pts, 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256) -> HairColour:
+    """The hair colour of a face, from its eyebrows.
+
+    image (H, W, 3) uint8 RGB; landmarks (478, 2+) (or 468) photo px, MediaPipe FaceMesh.
+    Returns a :class:`HairColour` with up to ``max_samples`` samples.
+
+    Both brow polygons are rasterised on a box around the brows (never the whole photo); the
+    darker half of their pixels by L* are the hairs, the rest skin between them. Those hair
+    pixels are still partly skin, so the core is estimated lower (see ``_hair_lab``) and the
+    samples are darkened in L* alone, keeping a* and b* (grey and blond brows stay so).
+
+    Light or absent brows (the hairs less than ``LIGHT_DELTA_L`` L* darker than the skin just
+    above the brows) give ``source`` "eyebrows (light: ...)": the hue still comes from the
+    brows, but the core is never lighter than the skin minus ``SKIN_MARGIN_L`` (15 L*), i.e. a
+    light brown or dark blonde of the brows' tint rather than a skin-coloured, invisible hair.
+    That margin holds for all brows (a hair's core is darker than the skin it grows from).
+    Brows partly outside the photo are measured on what is inside; with fewer than
+    ``MIN_BROW_PIXELS`` inside, the fallback (dark brown, source "fallback (...)") is returned.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+    landmarks = np.asarray(landmarks)
+    if landmarks.ndim != 2 or landmarks.shape[0] not in (468, 478) or landmarks.shape[1] < 2:
+        raise ValueError(f"landmarks must be (478, 2+) photo px, got {landmarks.shape}")
+    _check_max_samples(max_samples)
+    xy = landmarks[:, :2].astype(np.float64)
+    if not np.isfinite(xy[list(ix.LEFT_BROW + ix.RIGHT_BROW)]).all():
+        raise ValueError("landmarks: brow points are not finite")
+
+    brows, skins = _brow_polygons(xy)
+    h, w = image.shape[:2]
+    pts = np.concatenate(brows + skins)
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 2, (w, h))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return fallback_colour("no brows visible")
+    box = image[y0:y1, x0:x1]
+    origin = np.array([x0, y0], np.float64)
+    brow_mask = _fill(brows, origin, box.shape[:2])
+    if int(brow_mask.sum()) < MIN_BROW_PIXELS:
+        return fallback_colour("no brows visible")
+    skin_mask = _fill(skins, origin, box.shape[:2]) & ~brow_mask
+
+    lab = rgb_to_lab(box[brow_mask])
+    core, samples, hair_l = _hair_lab(lab, max_samples)
+    if skin_mask.sum() >= MIN_BROW_PIXELS:
+        skin_l = float(np.median(rgb_to_lab(box[skin_mask])[:, 0]))
+    else:  # the forehead is cut off: the lighter brow pixels are the skin between the hairs
+        skin_l = float(np.percentile(lab[:, 0], 85))
+
+    delta = skin_l - hair_l
+    source = "eyebrows"
+    if delta < LIGHT_DELTA_L:
+        source = (f"eyebrows (light: hairs {delta:.1f} L* darker than the skin above; "
+                  f"core set {SKIN_MARGIN_L:.0f} L* below the skin)")
+    limit = max(skin_l - SKIN_MARGIN_L, 0.0)
+    if core[0] > limit:  # same L* factor for the samples, as in _hair_lab
+        samples[:, 0] *= limit / max(core[0], 1e-6)
+        core[0] = limit
+    return _colour(core, samples, source)

@@ -1,0 +1,124 @@
+"""One per-face pipeline for generated and donor mustaches.
+
+A :class:`Painter` (the GAN, or a donor's real mustache) says, per face, what changes at the
+window's resolution: the mustache's place, shape, density and darkness. :func:`run_faces`
+does the rest the same way for both: which faces to skip (not selected, too small, already
+bearded), the hair colour (the painter's own, ``--color``, or the person's eyebrows), the
+full-resolution hair stage (:mod:`mustache.hair`), ``strength`` (the share of the change
+kept) and the Poisson blend. Nothing outside a face's region support changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from mustache.apply import ApplyOptions, ApplyResult, FaceResult, skip_reason
+from mustache.hair import HairConfig
+
+FACIAL_HAIR = 0.5  # classifier score from which a face counts as already having a mustache
+
+
+@dataclass(frozen=True, eq=False)
+class Painted:
+    """One face's mustache at the window's resolution, over a photo box."""
+
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) photo px, inside the photo
+    change: np.ndarray  # (h, w, 3) float32: what the painter adds to the photo there
+    support: np.ndarray  # (h, w) float32 in [0, 1]: the soft region; 0 = never changes
+    colours: np.ndarray | None = None  # (M, 3) RGB: the painter's own hair colours (a donor's)
+
+
+class Painter(Protocol):
+    """Paints the mustache of each face: ``faces`` are ``FaceLandmarks`` of ``image`` (RGB
+    uint8 (H, W, 3)); one :class:`Painted`, or a reason (str) it cannot, per face."""
+
+    def paint(self, image: np.ndarray, faces: Sequence, options: ApplyOptions
+              ) -> list[Painted | str]: ...
+
+
+class FaceScorer(Protocol):
+    """The mustache classifier as used here (:class:`mustache.classify.Scorer`)."""
+
+    def score_faces(self, image: np.ndarray, faces: Sequence) -> np.ndarray: ...
+
+
+def hair_colours(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
+                 options: ApplyOptions) -> tuple[np.ndarray, str]:
+    """(M, 3) RGB hair colours for one face and where they came from: ``options.color`` when
+    given, else the painter's own (a donor's hair), else the person's eyebrows."""
+    from mustache.haircolor import brow_colour, named_colour
+
+    if options.color:
+        c = named_colour(options.color)
+    elif painted.colours is not None:
+        return np.asarray(painted.colours, np.float32), "donor"
+    else:
+        c = brow_colour(image, landmarks)
+    return np.concatenate([c.base[None], c.samples]).astype(np.float32), c.source
+
+
+def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: ApplyOptions,
+              scorer: FaceScorer | None = None, hair: HairConfig = HairConfig()) -> ApplyResult:
+    """Mustaches on ``faces`` (``FaceLandmarks``, largest first) of ``image`` RGB uint8
+    (H, W, 3). ``scorer``: when given, a face whose upper lip already scores as a mustache
+    is left as it is (unless ``options.force``). Returns the new image and one FaceResult a
+    face, in face order."""
+    from mustache.blend import blend_patch
+    from mustache.hair import render
+
+    results: dict[int, FaceResult] = {}
+    todo: list[tuple[int, object, dict]] = []
+    for i, f in enumerate(faces):
+        base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
+                    landmarks=np.asarray(f.points, np.float32)[:, :2])
+        note = skip_reason(i, f, options)
+        if note is None:
+            todo.append((i, f, base))
+        else:
+            results[i] = FaceResult(**base, blended=False, note=note)
+    before: dict[int, float] = {}
+    if scorer is not None and todo and options.label == 1:
+        scores = scorer.score_faces(image, [f for _, f, _ in todo])
+        before = {i: float(s) for (i, _, _), s in zip(todo, scores, strict=True)}
+        if not options.force:
+            keep = []
+            for i, f, base in todo:
+                if before[i] >= FACIAL_HAIR:
+                    results[i] = FaceResult(**base, blended=False, mustache_before=before[i],
+                                            note=f"already has facial hair (mustache score "
+                                                 f"{before[i]:.2f}); force (--force) paints over it")
+                else:
+                    keep.append((i, f, base))
+            todo = keep
+    out = image.copy()
+    if todo:
+        painted = painter.paint(image, [f for _, f, _ in todo], options)
+        for (i, f, base), p in zip(todo, painted, strict=True):
+            if isinstance(p, str):
+                results[i] = FaceResult(**base, blended=False, note=p, mustache_before=before.get(i))
+                continue
+            x0, y0, x1, y1 = p.box
+            here = image[y0:y1, x0:x1]
+            colours, source = hair_colours(image, f.points, p, options)
+            if options.hair and options.label == 1:
+                r = render(here, p.change, p.support, np.asarray(f.points)[:, :2] - [x0, y0],
+                           colours, seed=(options.seed, i), config=hair)
+                new, strands = r.patch, r.strands
+            else:
+                new, strands = here.astype(np.float32) + p.change, 0
+            if options.strength < 1:
+                new = here + options.strength * (new - here)
+            patch = np.clip(np.rint(new), 0, 255).astype(np.uint8)
+            # the patch already fades into the photo (the painter's soft support): the
+            # blend's alpha is the support itself, so edges are not faded twice
+            alpha = (p.support > 0).astype(np.float32)
+            # patches come from the original photo, so one face's blend never feeds another's
+            out = blend_patch(out, patch, alpha, p.box, clone=options.clone, out=out)
+            results[i] = FaceResult(**base, blended=True, region_box=tuple(p.box),
+                                    mustache_before=before.get(i), hairs=strands,
+                                    colour=source)
+    return ApplyResult(out, tuple(results[i] for i in sorted(results)))
