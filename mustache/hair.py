@@ -37,10 +37,10 @@ _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
 @dataclass(frozen=True)
 class HairConfig:
     face_cm: float = 14.0  # a face's width (landmarks 234-454) in cm: sets the hairs' scale
-    density: float = 110.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
+    density: float = 100.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
     # visible hairs; more, thinner ones over the shadow read as hair, fewer as a line drawing)
-    under: float = 1.0  # under-layer hairs per top-layer hair (short, dense, thin)
-    width_mm: tuple[float, float] = (0.07, 0.15)  # hair diameter, root (tips taper to 35%)
+    under: float = 0.7  # under-layer hairs per top-layer hair (short, dense, thin)
+    width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
     length_mm: tuple[float, float] = (4.0, 11.0)  # top-layer length range
     spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
     angle_jitter_deg: float = 12.0  # hair-to-hair spread of that angle
@@ -55,7 +55,7 @@ class HairConfig:
     drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
     full_at: float = 320.0  # face width (px) from which hairs replace the guide's texture
     none_below: float = 130.0  # face width (px) below which the guide's change is kept as is
-    opacity: float = 1.1  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
+    opacity: float = 1.3  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
 
 
@@ -237,7 +237,8 @@ def splat(strands: Strands, group: np.ndarray, groups: int, shape: tuple[int, in
 def focus_sigma(grey: np.ndarray, mask: np.ndarray, probe: float = 1.0) -> float:
     """The photo's blur as a Gaussian sigma (px), from how much a known extra blur ``probe``
     lowers its strongest gradients under ``mask``: an edge blurred by s has a peak gradient
-    ~1/s, so the ratio r = s / sqrt(s^2 + probe^2) gives s. Clipped to [0.3, 3]."""
+    ~1/s, so the ratio r = s / sqrt(s^2 + probe^2) gives s (re-blur analysis). Clipped to
+    [0.3, 3]."""
     import cv2
 
     def peak(g):
@@ -251,7 +252,9 @@ def focus_sigma(grey: np.ndarray, mask: np.ndarray, probe: float = 1.0) -> float
     if a <= 1e-3:
         return 1.0
     r = min(peak(cv2.GaussianBlur(g, (0, 0), probe)) / a, 0.97)
-    return float(np.clip(probe * r / math.sqrt(1 - r * r), 0.3, 3.0))
+    s = probe * r / math.sqrt(1 - r * r)
+    # the 3x3 Sobel smooths by about 0.67 px itself: take it out
+    return float(np.clip(math.sqrt(max(s * s - 0.45, 0.0)), 0.3, 3.0))
 
 
 def noise_sigma(grey: np.ndarray, mask: np.ndarray) -> float:
@@ -306,7 +309,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     rng = np.random.default_rng([*np.atleast_1d(seed), 7])
     # the guide's darkening, low-passed: its shape and density, not its texture
     drop = np.maximum(-luminance(change), 0) * support
-    drop = cv2.GaussianBlur(drop, (0, 0), max(0.012 * frame.width, 1.0))
+    drop = _smooth(drop, max(0.012 * frame.width, 1.0))
     # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
@@ -338,7 +341,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     fmask = (support > 0.3) & (lips < 0.5)
     grey = luminance(base)
     sigma = focus_sigma(grey, fmask)
-    blur = math.sqrt(max(sigma ** 2 - 0.5 ** 2, 0.0))  # the bilinear splat is ~0.5 px wide
+    blur = math.sqrt(max(sigma ** 2 - 0.41 ** 2, 0.0))  # a bilinear splat's own sigma: 0.41 px
     grain = noise_sigma(grey, fmask)
     noise = rng.standard_normal((h, w, 1), np.float32) * grain if grain > 0 else 0
     out = shaded
@@ -355,6 +358,21 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
         alpha_all = 1 - (1 - alpha_all) * (1 - alpha)
     result = base + k * (out - base) + (1 - k) * change
     return HairResult(result.astype(np.float32), alpha_all, sum(len(s) for s in layers), k)
+
+
+def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A wide Gaussian blur, done on a copy shrunk so the kernel stays a few pixels wide (the
+    result is smooth, so upsampling it back loses nothing visible)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    f = max(1.0, sigma / 2.0)
+    if f == 1.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small = cv2.resize(image, (max(1, round(w / f)), max(1, round(h / f))),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float) -> np.ndarray:

@@ -163,27 +163,35 @@ def _even_subsample(sorted_lab: np.ndarray, max_samples: int) -> np.ndarray:
     return sorted_lab[np.round(np.linspace(0, n - 1, max_samples)).astype(np.int64)]
 
 
-def _hair_lab(lab: np.ndarray, max_samples: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _hair_lab(lab: np.ndarray, max_samples: int, lighter: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, float]:
     """Lab (N, 3) of hair-bearing skin -> (core Lab (3,), samples Lab (M, 3), median L* of the
-    darker half). The darker half by L* is the hair (the rest is skin between hairs); the core
+    hair half). The darker half by L* is the hair (the rest is skin between hairs); the core
     is its CORE_PERCENTILE lightness with the a*, b* of the pixels around that level; the
-    samples are the darker half with L* scaled so their median is the core (same factor for
-    all, so the spread and any grey hairs among them keep their place)."""
-    order = np.argsort(lab[:, 0], kind="stable")
-    dark = lab[order[:max(1, (len(lab) + 1) // 2)]]
-    core_l = float(np.percentile(dark[:, 0], CORE_PERCENTILE))
-    # a*, b* from the pixels near the core level (20th-40th percentile): their tint, not skin's
-    lo, hi = np.percentile(dark[:, 0], [CORE_PERCENTILE - 10, CORE_PERCENTILE + 10])
-    near = dark[(dark[:, 0] >= lo) & (dark[:, 0] <= hi)]
+    samples are that half with L* scaled so their median is the core (one factor for all, so
+    the spread and any grey hairs among them keep their place). ``lighter``: the hairs are
+    lighter than the skin (white brows on darker skin), so the same from the lighter half."""
+    key = -lab[:, 0] if lighter else lab[:, 0]
+    order = np.argsort(key, kind="stable")
+    hair = lab[order[:max(1, (len(lab) + 1) // 2)]]
+    pct = 100.0 - CORE_PERCENTILE if lighter else CORE_PERCENTILE
+    core_l = float(np.percentile(hair[:, 0], pct))
+    # a*, b* from the pixels near the core level (+/- 10 percentiles): the hair's tint, where
+    # the pixels further from it are tinted by the skin they mix with
+    lo, hi = np.percentile(hair[:, 0], [pct - 10, pct + 10])
+    near = hair[(hair[:, 0] >= lo) & (hair[:, 0] <= hi)]
+    if len(near) == 0:  # a handful of pixels: none between the interpolated bounds
+        near = hair[[int(np.argmin(np.abs(hair[:, 0] - core_l)))]]
     core = np.array([core_l, *np.median(near[:, 1:], axis=0)])
-    median_l = float(np.median(dark[:, 0]))
-    samples = _even_subsample(dark, max_samples).copy()
-    samples[:, 0] *= core_l / max(median_l, 1e-6)
+    median_l = float(np.median(hair[:, 0]))
+    samples = _even_subsample(hair, max_samples).copy()
+    samples[:, 0] = np.clip(samples[:, 0] * core_l / max(median_l, 1e-6), 0.0, 100.0)
     return core, samples, median_l
 
 
 def _check_max_samples(max_samples: int) -> None:
-    if not isinstance(max_samples, (int, np.integer)) or max_samples < 1:
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int | np.integer) \
+            or max_samples < 1:
         raise ValueError(f"max_samples must be a positive int, got {max_samples!r}")
 
 
@@ -240,11 +248,13 @@ def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256
     pixels are still partly skin, so the core is estimated lower (see ``_hair_lab``) and the
     samples are darkened in L* alone, keeping a* and b* (grey and blond brows stay so).
 
-    Light or absent brows (the hairs less than ``LIGHT_DELTA_L`` L* darker than the skin just
-    above the brows) give ``source`` "eyebrows (light: ...)": the hue still comes from the
-    brows, but the core is never lighter than the skin minus ``SKIN_MARGIN_L`` (15 L*), i.e. a
-    light brown or dark blonde of the brows' tint rather than a skin-coloured, invisible hair.
-    That margin holds for all brows (a hair's core is darker than the skin it grows from).
+    Light or absent brows (the darker half's median less than ``LIGHT_DELTA_L`` L* darker than
+    the skin just above the brows) give ``source`` "eyebrows (light: ...)": the tint still
+    comes from the brows, but the core is put no lighter than the skin minus ``SKIN_MARGIN_L``
+    (15 L*): a light brown or dark blonde of the brows' tint rather than a skin-coloured,
+    invisible hair. Unless the brows are clearly lighter than that skin (their 90th percentile
+    over 12 L* above it: white brows on darker skin): then the lighter half is the hair, and
+    the colour is measured from it as above, mirrored.
     Brows partly outside the photo are measured on what is inside; with fewer than
     ``MIN_BROW_PIXELS`` inside, the fallback (dark brown, source "fallback (...)") is returned.
     """
@@ -276,17 +286,26 @@ def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256
     lab = rgb_to_lab(box[brow_mask])
     core, samples, hair_l = _hair_lab(lab, max_samples)
     if skin_mask.sum() >= MIN_BROW_PIXELS:
-        skin_l = float(np.median(rgb_to_lab(box[skin_mask])[:, 0]))
+        # the 70th percentile, not the median: fringes and stray brow hairs reach into the
+        # band and are darker (on the astronaut a fifth of one band is hair at the temple)
+        skin_l = float(np.percentile(rgb_to_lab(box[skin_mask])[:, 0], 70))
     else:  # the forehead is cut off: the lighter brow pixels are the skin between the hairs
         skin_l = float(np.percentile(lab[:, 0], 85))
 
     delta = skin_l - hair_l
-    source = "eyebrows"
-    if delta < LIGHT_DELTA_L:
-        source = (f"eyebrows (light: hairs {delta:.1f} L* darker than the skin above; "
-                  f"core set {SKIN_MARGIN_L:.0f} L* below the skin)")
+    if delta >= LIGHT_DELTA_L:
+        return _colour(core, samples, "eyebrows")
+    if np.percentile(lab[:, 0], 90) > skin_l + 2 * LIGHT_DELTA_L:
+        # hairs clearly lighter than the skin (white or fair brows on darker skin): the
+        # lighter half is the hair; darkening it to below the skin would invent brown hair
+        core, samples, _ = _hair_lab(lab, max_samples, lighter=True)
+        return _colour(core, samples, "eyebrows (light: lighter than the skin above)")
+    # faint brows: keep their tint, but a hair drawn in skin colour would be invisible, so
+    # the core goes SKIN_MARGIN_L below the skin (a light brown or dark blonde of that tint)
+    source = f"eyebrows (light: hairs only {delta:.1f} L* darker than the skin above"
     limit = max(skin_l - SKIN_MARGIN_L, 0.0)
-    if core[0] > limit:  # same L* factor for the samples, as in _hair_lab
+    if core[0] > limit:  # the samples by the same L* factor, as in _hair_lab
         samples[:, 0] *= limit / max(core[0], 1e-6)
         core[0] = limit
-    return _colour(core, samples, source)
+        source += f"; core set {SKIN_MARGIN_L:.0f} L* below the skin"
+    return _colour(core, samples, source + ")")
