@@ -3,7 +3,8 @@
 Users judge the tool on 100% crops of their own photos, so this sheet never resizes a crop.
 Faces come from ../shared/data/hires (see its README): women and men, London neutral and
 smiling (faces ~480 px wide) and Canada (~850 px), taken in turn so any N covers every group;
-the men with real facial hair listed in the README are left out (they are measured elsewhere).
+the men with real facial hair listed in the README are left out (they are measured elsewhere),
+and so is any face the pipeline leaves unchanged (its lip already scores as a mustache).
 
     python examples/hires_sheet.py --data ../shared/data/hires --out docs/img/hires_sheet.jpg
         [--n 20] [--donor PATH] [--seed 0] [--cols 2] [--quality 90]
@@ -137,7 +138,7 @@ def main() -> None:
     ap.add_argument("--quality", type=int, default=90, help="JPEG quality")
     args = ap.parse_args()
 
-    photos = pick_faces(args.data, args.n)
+    photos = pick_faces(args.data, 2 * args.n)  # faces left unchanged are replaced by the next
     if args.donor:
         from mustache.donor import DonorTransfer
 
@@ -150,6 +151,8 @@ def main() -> None:
     tiles = []
     with engine:
         for path in photos:
+            if len(tiles) == args.n:
+                break
             name = f"{path.parent.name}/{path.name}"
             before = load_image(path)
             result = engine.apply(before, ApplyOptions(seed=args.seed))
@@ -164,6 +167,8 @@ def main() -> None:
             else:
                 state = f"not blended: {f.note}"
             print(f"{name}  face {width:.0f} px  blended {f.blended}  {state}".rstrip())
+            if not f.blended:  # e.g. a real mustache or beard, left as it is: not drawn
+                continue
             pair = before_after_crop(before, result.image, f)
             tiles.append(np.vstack([pair, caption(pair.shape[1], [f"{name}  face {width:.0f} px", state])]))
     if scorer is not None:

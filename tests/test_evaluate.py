@@ -107,3 +107,91 @@ def test_eval_cli_compares_checkpoints(tiny_models, synthetic_dataset, synthetic
     assert rep["photos"] == 1 or any("apply" in n for n in rep["notes"])
     r = runner.invoke(app, ["eval", str(tmp_path / "missing.pt"), *args])
     assert r.exit_code == 2 and "not found" in r.output
+
+
+# ---------------------------------------------------------------- high-resolution photos
+@pytest.fixture(scope="module")
+def hires_dir(tmp_path_factory, astronaut):
+    """Photos laid out as ../shared/data/hires: the astronaut at twice her size (face ~180 px)
+    as a REAL_HAIR photo and as a plain one, and at her own size (face ~90 px) in another
+    folder."""
+    import cv2
+
+    from data_prep.image_io import save_image
+
+    root = tmp_path_factory.mktemp("hires")
+    big = cv2.resize(astronaut, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    save_image(root / "london_neutral" / "022_03.jpg", big)
+    save_image(root / "london_neutral" / "500_03.png", big)
+    save_image(root / "canada" / "small.png", astronaut)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stranded_apply(detector):
+    """A stand-in for Mustacher.apply: dark strands over the mustache area of the largest face,
+    and an ApplyResult-like answer."""
+    from types import SimpleNamespace
+
+    from mustache.photo_metrics import mouth_masks
+    from tests.test_photo_metrics import _full, strands
+
+    def apply(rgb, seed):
+        found = detector.detect(rgb)
+        if not found:
+            return SimpleNamespace(image=rgb.copy(), faces=())
+        lm = found[0].points[:, :2].astype(np.float32)
+        m = mouth_masks(lm, rgb.shape)
+        out = strands(rgb, _full(m, m.mustache, rgb.shape), lm, seed=seed)
+        face = SimpleNamespace(index=0, box=tuple(found[0].box), blended=True, landmarks=lm,
+                               region_box=None)
+        return SimpleNamespace(image=out, faces=(face,))
+
+    return apply
+
+
+def test_hires_photos_real_hair_first_then_each_folder_in_turn(tmp_path):
+    from mustache.evaluate import hires_photos
+
+    for name in ["a/1.jpg", "a/2.jpg", "a/3.jpg", "b/1.png", "canada/115m.jpg", "a/notes.txt"]:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    got = hires_photos([tmp_path], max_photos=4)
+    assert got[0].name == "115m.jpg" and len(got) == 4
+    assert {p.parent.name for p in got[1:3]} == {"a", "b"}
+    assert hires_photos([tmp_path], 4) == got  # deterministic
+    assert hires_photos([tmp_path / "b" / "1.png"]) == [tmp_path / "b" / "1.png"]
+
+
+def test_hires_metrics_with_a_stand_in_pipeline(hires_dir, stranded_apply):
+    from mustache.evaluate import hires_metrics, hires_photos
+
+    photos = hires_photos([hires_dir])
+    rep = hires_metrics(stranded_apply, photos, min_face=100)
+    assert rep.photos == 3
+    assert rep.faces == 1  # the small face is below min_face; the REAL_HAIR one is the reference
+    assert rep.real_faces == 1 and rep.min_face == 100
+    assert rep.detail_after > 1.2 and rep.detail_after > 2 * rep.detail_before
+    assert rep.brow_distance != rep.brow_distance_before and rep.vermilion_change == 0.0
+    assert 0 < rep.real_detail < rep.detail_after and 0 < rep.real_coherence < 1
+    rows = json.loads(json.dumps(rep.to_dict()))["rows"]
+    assert {(r["photo"], r["real_hair"]) for r in rows} == {
+        ("london_neutral/022_03.jpg", True), ("london_neutral/500_03.png", False)}
+    none = hires_metrics(stranded_apply, photos[1:], min_face=1000)
+    assert none.faces == 0 and np.isnan(none.detail_after) and any("1000" in n for n in none.notes)
+
+
+def test_eval_cli_hires_only(tiny_models, hires_dir, stranded_apply, tmp_path, monkeypatch):
+    """--hires without a dataset: only the hires figures, a second table, report.json["hires"]."""
+    gan, clf = tiny_models
+    monkeypatch.setattr("mustache.evaluate.default_apply_fn", lambda model, device="auto": stranded_apply)
+    r = CliRunner().invoke(app, ["eval", str(gan), "--data", str(tmp_path / "none"), "--classifier",
+                                 str(clf), "--out", str(tmp_path / "h"), "--hires", str(hires_dir),
+                                 "--hires-max", "3", "--hires-min-face", "100", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert "detail" in r.output and "real hair (reference)" in r.output
+    rep = json.loads((tmp_path / "h" / "report.json").read_text())
+    assert rep["hires"]["photos"] == 3 and rep["hires"]["faces"] == 1
+    r = CliRunner().invoke(app, ["eval", str(gan), "--data", str(tmp_path / "none"), "--hires",
+                                 str(tmp_path / "missing")])
+    assert r.exit_code == 2 and "not found" in r.output

@@ -12,6 +12,11 @@ COLUMNS = (("mustache_rate", "rate", "{:.3f}"), ("mean_score", "score", "{:.3f}"
            ("outside_change", "outside", "{:.2f}"),
            ("landmark_drift", "drift%", "{:.2f}"), ("faces", "faces", "{}"),
            ("photos", "photos", "{}"))
+# report["hires"]: native-resolution figures on high-resolution photos (mustache.photo_metrics)
+HIRES_COLUMNS = (("detail_after", "detail", "{:.2f}"), ("detail_before", "detail0", "{:.2f}"),
+                 ("coherence", "coh", "{:.3f}"), ("coherence_before", "coh0", "{:.3f}"),
+                 ("brow_distance", "browdE", "{:.1f}"), ("brow_distance_before", "browdE0", "{:.1f}"),
+                 ("vermilion_change", "lipdE", "{:.2f}"), ("faces", "faces", "{}"))
 
 
 def eval(  # noqa: A001 - the command is called `eval`
@@ -26,17 +31,29 @@ def eval(  # noqa: A001 - the command is called `eval`
     holdout: Annotated[float, typer.Option(help="Held-out fraction of people (as in training).")] = 0.1,
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1.")] = "auto",
+    hires: Annotated[list[Path] | None, typer.Option(help="High-resolution photos (a folder, searched recursively, or a file; repeatable): hair detail, line coherence, colour beside the brows and lip change, measured at the photos' own resolution. Without a dataset folder, only these.")] = None,
+    hires_max: Annotated[int, typer.Option(help="High-resolution photos to run, spread over their subfolders.")] = 60,
+    hires_min_face: Annotated[int, typer.Option(help="Measure faces at least this wide (px, between the face's sides).")] = 400,
 ) -> None:
     """Report, per checkpoint: mustache rate (classifier score > 0.5 on generated windows),
     KID against real mustache windows (KID0: the same windows unedited, the do-nothing
     baseline), texture (fine detail in the region over real mustaches'), mean change outside
     the dilated region (0-255) and
-    landmark drift (% of face width); write report.json and a before/after contact sheet."""
+    landmark drift (% of face width); write report.json and a before/after contact sheet.
+    With --hires, a second table: detail (fine detail in the mustache area over the skin
+    around it), coh (line coherence there), browdE (Lab distance of its darker half to the
+    brows), lipdE (upper-lip change); '0' columns before editing, and a real-hair row."""
     import json
 
     from mustache.errors import MustacheError
 
-    if not data.is_dir():
+    for p in hires or []:
+        if not p.exists():
+            raise MustacheError(f"{p}: high-resolution photos not found")
+    if hires_max < 1:
+        raise MustacheError("need --hires-max >= 1")
+    windows = data.is_dir()
+    if not windows and not hires:
         raise MustacheError(f"{data}: dataset folder not found")
     for p in photos or []:
         if not p.is_dir():
@@ -50,23 +67,85 @@ def eval(  # noqa: A001 - the command is called `eval`
     from mustache.classify import Scorer
     from mustache.evaluate import EvalConfig, evaluate, recorded_photo_dirs
 
-    photos = photos or recorded_photo_dirs(data)
+    photos = (photos or recorded_photo_dirs(data)) if windows else []
 
     rows: list[dict] = [json.loads(p.read_text()) for p in compare or []]
     config = EvalConfig(holdout=holdout, max_faces=max_faces, max_photos=max_photos, seed=seed)
     with Scorer(classifier, device="cpu" if device == "auto" else device) as scorer:
         for m in models:
             where = out / _name(m) if len(models) > 1 else out
-            try:
-                r = evaluate(m, data, scorer, photos or [], where, config, device=device,
-                             log=typer.echo)
-            except ValueError as e:
-                raise MustacheError(str(e)) from None
-            for note in r.notes:
+            if windows:
+                try:
+                    r = evaluate(m, data, scorer, photos or [], where, config, device=device,
+                                 log=typer.echo).to_dict()
+                except ValueError as e:
+                    raise MustacheError(str(e)) from None
+            else:
+                r = {"model": str(m), "notes": [f"window metrics skipped: {data} not found"]}
+            if hires:
+                r["hires"] = _hires(m, hires, hires_max, hires_min_face, seed, device,
+                                    r["notes"])
+            for note in r["notes"]:
                 typer.echo(f"note: {note}")
-            typer.echo(f"report: {where / 'report.json'}  sheet: {r.sheet}")
-            rows.append(r.to_dict())
-    typer.echo(table(rows))
+            _write_report(where, r)
+            sheet = f"  sheet: {r['sheet']}" if r.get("sheet") else ""
+            typer.echo(f"report: {where / 'report.json'}{sheet}")
+            rows.append(r)
+    if windows or compare:
+        typer.echo(table(rows))
+    hires_rows = _hires_rows(rows)
+    if hires_rows:
+        typer.echo("high-resolution photos, at their own resolution:")
+        typer.echo(table(hires_rows, HIRES_COLUMNS))
+
+
+def _hires(model: Path, sources: list[Path], max_photos: int, min_face: int, seed: int,
+           device: str, notes: list[str]) -> dict | None:
+    """hires_metrics of ``model``'s apply pipeline on up to ``max_photos`` photos, as a dict;
+    None (with a note) when the pipeline is not available."""
+    from mustache.evaluate import default_apply_fn, hires_metrics, hires_photos
+
+    chosen = hires_photos(sources, max_photos, seed)
+    if not chosen:
+        notes.append("hires metrics skipped: no photos found under --hires")
+        return None
+    apply_fn = default_apply_fn(model, device)
+    if apply_fn is None:
+        notes.append("hires metrics skipped: mustache.apply is not available")
+        return None
+    typer.echo(f"hires: {len(chosen)} photos ...")
+    try:
+        rep = hires_metrics(apply_fn, chosen, min_face, seed)
+    finally:
+        if hasattr(apply_fn, "close"):
+            apply_fn.close()
+    notes.extend(f"hires: {n}" for n in rep.notes)
+    return rep.to_dict()
+
+
+def _write_report(where: Path, report: dict) -> None:
+    import json
+
+    from data_prep.image_io import atomic_write_bytes
+
+    where.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(where / "report.json", json.dumps(report, indent=2).encode())
+
+
+def _hires_rows(rows: list[dict]) -> list[dict]:
+    """One table row a report with hires figures, then the real-hair reference (before
+    editing) of the first report that has one."""
+    out, ref = [], None
+    for r in rows:
+        h = r.get("hires")
+        if not h:
+            continue
+        out.append({"model": r.get("model", "?"), **h})
+        if ref is None and h.get("real_faces"):
+            ref = {"model": "real hair (reference)", "detail_after": h["real_detail"],
+                   "coherence": h["real_coherence"], "brow_distance": h["real_brow_distance"],
+                   "faces": h["real_faces"]}
+    return out + ([ref] if ref else [])
 
 
 def _name(path: Path) -> str:
@@ -74,12 +153,12 @@ def _name(path: Path) -> str:
     return p.name if p.is_dir() else f"{p.parent.name}-{p.stem}"
 
 
-def table(rows: list[dict]) -> str:
-    """One line a report: model and the metrics of COLUMNS ('-' where not measured)."""
-    head = ["model"] + [h for _, h, _ in COLUMNS]
+def table(rows: list[dict], columns=COLUMNS) -> str:
+    """One line a report: model and the metrics of ``columns`` ('-' where not measured)."""
+    head = ["model"] + [h for _, h, _ in columns]
     body = [[str(r.get("model", "?"))] + [
         "-" if r.get(k) is None or r.get(k) != r.get(k) else fmt.format(r[k])
-        for k, _, fmt in COLUMNS] for r in rows]
+        for k, _, fmt in columns] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
     lines = ["  ".join(x.ljust(w) if i == 0 else x.rjust(w)
                        for i, (x, w) in enumerate(zip(line, widths, strict=True)))
