@@ -37,13 +37,15 @@ _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
 @dataclass(frozen=True)
 class HairConfig:
     face_cm: float = 14.0  # a face's width (landmarks 234-454) in cm: sets the hairs' scale
-    density: float = 100.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
+    density: float = 120.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
     # visible hairs; more, thinner ones over the shadow read as hair, fewer as a line drawing)
-    under: float = 0.7  # under-layer hairs per top-layer hair (short, dense, thin)
+    under: float = 1.5  # under-layer hairs per top-layer hair (short, dense, thin)
     width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
     length_mm: tuple[float, float] = (4.0, 11.0)  # top-layer length range
     spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
-    angle_jitter_deg: float = 12.0  # hair-to-hair spread of that angle
+    angle_jitter_deg: float = 20.0  # hair-to-hair spread of that angle (real hair crosses: a
+    # combed, parallel field measured 2x the line coherence of real mustaches)
+    under_jitter: float = 2.0  # the under-layer's spread, x angle_jitter_deg
     curl: float = 0.14  # mean sideways bend (x length) of a hair's midpoint, toward outward-down
     clump: float = 0.45  # how far tips are pulled toward their lock's guide hair (0-1)
     lock_size: int = 14  # hairs per lock
@@ -154,7 +156,9 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     side = np.where(u >= 0, 1.0, -1.0)
     a0, a1 = np.radians(config.spread_deg)
     ang = side * (a0 + (a1 - a0) * np.minimum(np.abs(u), 1.0) ** 0.9)
-    ang += rng.normal(0, math.radians(config.angle_jitter_deg), n)
+    # short under-layer hairs lie every which way; long top strands follow the growth field
+    jitter = config.angle_jitter_deg * (config.under_jitter if layer == "under" else 1.0)
+    ang += rng.normal(0, math.radians(jitter), n)
     # down, turned outward (toward the viewer's right for the right side)
     direction = (np.cos(ang)[:, None] * frame.down + np.sin(ang)[:, None] * frame.right)
     lip_h = max(float(np.linalg.norm(xy[0] - xy[13])), 0.05 * frame.width)
@@ -165,8 +169,6 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
         length *= rng.uniform(0.3, 0.6, n)
     else:
         length *= rng.uniform(0.8, 1.1, n)
-        direction = direction + rng.normal(0, 0.08, (n, 2))  # top strands cross a little
-        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     tip = roots + length[:, None] * direction
     # clumping: tips pulled toward the tip offset of their lock's guide hair (the lock's first)
     if config.clump > 0 and n > 1:
@@ -180,7 +182,7 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
         tip = tip + pull * ((roots + (tip[g] - roots[g])) - tip)
     # curl: the midpoint bends sideways, outward and down for most hairs
     normal = np.stack([-direction[:, 1], direction[:, 0]], 1) * side[:, None]
-    bend = rng.normal(config.curl, config.curl * 0.6, n) * length
+    bend = rng.normal(config.curl, config.curl, n) * length
     mid = 0.5 * (roots + tip) + bend[:, None] * normal
     w0, w1 = config.width_mm
     width = rng.uniform(w0, w1, n) * mm * (0.7 if layer == "under" else 1.0)
