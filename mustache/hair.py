@@ -52,11 +52,13 @@ class HairConfig:
     overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
     philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides
     shadow: float = 0.6  # share of the guide's luminance drop kept beneath as shadow
-    max_shadow: float = 0.4  # cap on the shadow's shift toward the hair colour
+    small_shadow: float = 1.0  # the same where hairs are finer than pixels (weight -> 0)
+    max_shadow: float = 0.45  # cap on the shadow's shift toward the hair colour
     darkest: float = 0.32  # hair lightness (L*) no lower than this share of the skin's
     drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
-    full_at: float = 320.0  # face width (px) from which hairs replace the guide's texture
-    none_below: float = 130.0  # face width (px) below which the guide's change is kept as is
+    prior: float = 0.6  # least darkening between the nose and the lip, x drop_ref
+    full_at: float = 200.0  # face width (px) from which hairs replace the guide's texture
+    none_below: float = 40.0  # face width (px) below which the guide's change is kept as is
     opacity: float = 1.3  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
 
@@ -159,6 +161,7 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     # short under-layer hairs lie every which way; long top strands follow the growth field
     jitter = config.angle_jitter_deg * (config.under_jitter if layer == "under" else 1.0)
     ang += rng.normal(0, math.radians(jitter), n)
+    ang = np.clip(ang, -1.4, 1.4)  # hairs never grow up toward the nose (80 degrees at most)
     # down, turned outward (toward the viewer's right for the right side)
     direction = (np.cos(ang)[:, None] * frame.down + np.sin(ang)[:, None] * frame.right)
     lip_h = max(float(np.linalg.norm(xy[0] - xy[13])), 0.05 * frame.width)
@@ -312,6 +315,13 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # the guide's darkening, low-passed: its shape and density, not its texture
     drop = np.maximum(-luminance(change), 0) * support
     drop = _smooth(drop, max(0.012 * frame.width, 1.0))
+    if config.prior > 0:  # a floor where every mustache grows: the GAN paints little over
+        # wide-open, laughing mouths, and such faces still get a (sparser) mustache
+        from data_prep.region import polygon_mask
+
+        area = np.concatenate([xy[list(ix.UNDER_NOSE)], xy[list(ix.UPPER_LIP_OUTER)][::-1]])
+        floor = polygon_mask(area, (h, w), feather=0.015 * frame.width)
+        drop = np.maximum(drop, config.prior * config.drop_ref * floor * support)
     # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
@@ -321,7 +331,10 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # shadow: an additive shift toward the hair colour, in proportion to the darkening
     gap = max(float(luminance(skin) - luminance(hair)), 20.0)
     fade = np.clip(support * 2, 0, 1)  # hairs and shadow fade out at the region's edge
-    a = np.clip(config.shadow * drop / gap, 0, config.max_shadow) * (1 - lips) * fade
+    # the shadow carries more of the mustache where single hairs are below the pixel size
+    share = config.small_shadow + k * (config.shadow - config.small_shadow)
+    cap = config.max_shadow * share / config.shadow
+    a = np.clip(share * drop / gap, 0, cap) * (1 - lips) * fade
     shaded = base + a[..., None] * (hair - skin)
     # roots: where the guide darkens, fewer down the philtrum's centre, none on the lips
     # density follows the darkening smoothly (relative to this mustache's own core, but not

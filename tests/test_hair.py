@@ -62,8 +62,9 @@ def test_same_seed_same_pixels_other_seed_other_hairs(astronaut, face):
 
 
 def test_hair_count_follows_the_face_not_the_pixels(astronaut, face):
-    """Hairs per cm^2 are fixed: a face 2.5x wider has about as many hairs, each 2.5x longer;
-    a 100 px face gets the guide's own change back (the window covers its pixels)."""
+    """Hairs per cm^2 are fixed: a face 2.5x wider has about as many hairs, each 2.5x longer.
+    A 100 px face gets hairs only half-weighted over the guide's own change (its window covers
+    its pixels already), and a 36 px one the guide's change as it is."""
     counts, lengths = [], []
     for width in (400, 1000):
         big, xy = _upscaled(astronaut, face.points, width)
@@ -71,10 +72,15 @@ def test_hair_count_follows_the_face_not_the_pixels(astronaut, face):
         r = H.render(photo, change, support, lm, BROWN, seed=0)
         counts.append(r.strands)
         lengths.append(r.alpha.sum())
+        assert r.weight == 1.0
     assert 0.75 < counts[1] / counts[0] < 1.33
     assert lengths[1] / lengths[0] > 3  # the hair layer's area grows with the face
     small, xy = _upscaled(astronaut, face.points, 100)
     _, photo, change, support, lm = _guide(small, xy)
+    r = H.render(photo, change, support, lm, BROWN, seed=0)
+    assert 0.1 < r.weight < 0.6 and r.strands > 0
+    tiny, xy = _upscaled(astronaut, face.points, 36)
+    _, photo, change, support, lm = _guide(tiny, xy)
     r = H.render(photo, change, support, lm, BROWN, seed=0)
     assert r.strands == 0 and r.weight == 0.0
     verm, mouth = H.lip_masks(lm, support.shape)
