@@ -148,6 +148,10 @@ def main() -> None:
                 line = (f"{name:30s} {med['faces']:5.0f} {med['landmarks']:9.1f} "
                         f"{med['check']:6.1f} {med['generator']:9.1f} {med['warp']:6.1f} "
                         f"{med['hair']:6.1f} {med['blend']:6.1f} {med['total']:7.1f}")
+                # the same run without the stages this pipeline added (the check and the hair):
+                # what `apply` cost before them, on this machine, under the same load
+                before = med["total"] - med["hair"] - med["check"]
+                line += f"   x{med['total'] / before:.2f} of {before:.1f} without check and hair"
                 if args.unfolded:  # the same photo, interleaved, so load drifts hit both alike
                     from mustache.models import generator
 

@@ -266,7 +266,9 @@ class DonorTransfer:
         from mustache.hair import HairConfig
 
         self.config = config
-        self.hair = hair or HairConfig()
+        # no floor of darkening: the donor's own mustache is the whole shape (a clean donor
+        # gives next to nothing, as it should)
+        self.hair = hair or HairConfig(prior=0.0)
         self.scorer = None
         self._own = detector is None
         self.detector = MediaPipeDetector() if detector is None else detector
