@@ -24,7 +24,7 @@ import numpy as np
 
 from data_prep import indices as ix
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
-from mustache.apply import ApplyOptions, ApplyResult, FaceResult, as_rgb, skip_reason
+from mustache.apply import ApplyOptions, ApplyResult, as_rgb
 from mustache.errors import EXIT_USAGE, MustacheError
 
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both

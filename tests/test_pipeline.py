@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import requires_data
 
 from mustache.apply import ApplyOptions
 from mustache.pipeline import Painted, run_faces
-
-from conftest import requires_data
 
 
 class BlobPainter:
@@ -130,7 +129,7 @@ def test_the_hair_colour_follows_the_eyebrows_or_the_colour_option(big_face, det
     black = _brows_recoloured(image, xy, (25, 128, 128))
     blonde = _brows_recoloured(image, xy, (185, 132, 160))
     grey = _brows_recoloured(image, xy, (160, 128, 128))
-    (lb, rb), (ll, rl), (lg, rg) = hair_lab(black), hair_lab(blonde), hair_lab(grey)
+    (lb, rb), (ll, _), (lg, _) = hair_lab(black), hair_lab(blonde), hair_lab(grey)
     assert rb.faces[0].colour.startswith("eyebrows")
     assert lb[0] < lg[0] - 5 and lb[0] < ll[0] - 5  # black hair is darker
     assert ll[2] > lg[2] + 3  # blonde is yellower than grey
@@ -143,10 +142,10 @@ def test_the_hair_colour_follows_the_eyebrows_or_the_colour_option(big_face, det
 def test_real_facial_hair_is_left_alone():
     """Men with real mustaches in the high-resolution set: the shipped classifier scores their
     lip before editing, and they are left unchanged; --force paints them."""
+    from conftest import SHARED
+
     from data_prep.image_io import load_image
     from mustache.apply import Mustacher
-
-    from conftest import SHARED
 
     with Mustacher() as m:
         for name in ("london_neutral/140_03.jpg", "canada/115m.jpg"):
