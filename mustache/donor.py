@@ -14,6 +14,7 @@ face) and Poisson-blends them in. Nothing outside the target's region changes.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -372,7 +373,6 @@ class DonorTransfer:
         warped and recoloured onto it as a change over its region box, and the donor's own
         hair colours (the darkest part of its recoloured region); a reason when the face's
         upper lip is not usable."""
-        from mustache.haircolor import colour_from_pixels
         from mustache.pipeline import Painted
 
         out: list = []
@@ -385,16 +385,24 @@ class DonorTransfer:
             x0, y0, x1, y1 = box
             here = image[y0:y1, x0:x1].astype(np.float32)
             change = (warped.astype(np.float32) - here) * mask[..., None]
-            px = warped[mask > 0.5]
-            if len(px) >= 20:  # the hair among it: its darkest part
-                grey = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-                px = px[grey <= np.percentile(grey, 40)]
-                c = colour_from_pixels(px, "donor")
-                colours = np.concatenate([c.base[None], c.samples]).astype(np.float32)
-            else:
-                colours = None
-            out.append(Painted(box, change, mask, colours))
+            out.append(Painted(box, change, mask, self.colours))
         return out
+
+    @functools.cached_property
+    def colours(self) -> np.ndarray | None:
+        """(M, 3) RGB: the donor's own hair colours, from the darkest part of his region in
+        his photo (recoloured to the target's light they turned a muddy grey-green)."""
+        from mustache.haircolor import colour_from_pixels
+
+        f = self.face
+        box = _box_of(f.polygon, 0, f.image.shape[:2])
+        inside = polygon_mask(f.polygon - box[:2], (box[3] - box[1], box[2] - box[0])) > 0.5
+        px = f.image[box[1]:box[3], box[0]:box[2]][inside]
+        if len(px) < 20:
+            return None
+        grey = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        c = colour_from_pixels(px[grey <= np.percentile(grey, 40)], "donor")
+        return np.concatenate([c.base[None], c.samples]).astype(np.float32)
 
     def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None
               ) -> ApplyResult:

@@ -41,6 +41,7 @@ class HairConfig:
     # visible hairs; more, thinner ones over the shadow read as hair, fewer as a line drawing)
     under: float = 1.5  # under-layer hairs per top-layer hair (short, dense, thin)
     width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
+    min_width_px: float = 0.7  # hairs drawn no thinner (fewer of them where real ones are)
     length_mm: tuple[float, float] = (4.0, 11.0)  # top-layer length range
     spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
     angle_jitter_deg: float = 20.0  # hair-to-hair spread of that angle (real hair crosses: a
@@ -53,13 +54,14 @@ class HairConfig:
     philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides
     shadow: float = 0.6  # share of the guide's luminance drop kept beneath as shadow
     small_shadow: float = 1.0  # the same where hairs are finer than pixels (weight -> 0)
-    max_shadow: float = 0.45  # cap on the shadow's shift toward the hair colour
+    max_shadow: float = 0.3  # cap on the shadow's shift toward the hair colour
     darkest: float = 0.32  # hair lightness (L*) no lower than this share of the skin's
+    lightest: float = 14.0  # and at least this much (L*) below the skin's
     drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
     prior: float = 0.6  # least darkening between the nose and the lip, x drop_ref
     full_at: float = 200.0  # face width (px) from which hairs replace the guide's texture
     none_below: float = 40.0  # face width (px) below which the guide's change is kept as is
-    opacity: float = 1.3  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
+    opacity: float = 1.1  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
 
 
@@ -114,6 +116,13 @@ def hair_weight(face_width: float, config: HairConfig = HairConfig()) -> float:
     t = (face_width - config.none_below) / max(config.full_at - config.none_below, 1e-6)
     t = min(max(t, 0.0), 1.0)
     return t * t * (3 - 2 * t)
+
+
+def thin_factor(frame: FaceFrame, config: HairConfig = HairConfig()) -> float:
+    """How many hairs are drawn for each real one: below 1 where real hairs would be thinner
+    than ``min_width_px`` (they are drawn that wide instead, so fewer of them cover the same)."""
+    mean_mm = 0.5 * (config.width_mm[0] + config.width_mm[1])
+    return min(1.0, mean_mm * frame.px_per_mm / config.min_width_px)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -188,7 +197,12 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     bend = rng.normal(config.curl, config.curl, n) * length
     mid = 0.5 * (roots + tip) + bend[:, None] * normal
     w0, w1 = config.width_mm
-    width = rng.uniform(w0, w1, n) * mm * (0.7 if layer == "under" else 1.0)
+    # widths vary a lot from hair to hair (and so their darkness): a mustache of equal hairs
+    # reads as a uniform mass
+    width = rng.uniform(w0, w1, n) * rng.lognormal(0, 0.4, n) * mm * (0.7 if layer == "under" else 1.0)
+    # no thinner than min_width_px: sub-pixel hairs all fade to the same faint tone; fewer,
+    # thicker ones (see thin_factor) keep the same darkness and stay legible
+    width = np.maximum(width, config.min_width_px)
     return Strands(roots, mid, tip, width.astype(np.float32), rng.integers(0, groups, n))
 
 
@@ -325,7 +339,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
-    colours = _cap_darkness(colours, skin, config.darkest)
+    colours = _cap_darkness(colours, skin, config.darkest, config.lightest)
     hair = colours[0]
     pal = palette(colours[1:] if len(colours) > 1 else colours, config.groups)
     # shadow: an additive shift toward the hair colour, in proportion to the darkening
@@ -347,7 +361,8 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
         ((np.arange(h, dtype=np.float32) - frame.philtrum[1]) * r[1])[:, None]
     dens *= 1 - (1 - config.philtrum) * np.exp(-(u / 0.18) ** 2)
     px_per_cm2 = (frame.px_per_mm * 10) ** 2
-    n_top = int(rng.poisson(config.density * float(dens.sum()) / px_per_cm2))
+    n_top = int(rng.poisson(config.density * thin_factor(frame, config) * float(dens.sum())
+                            / px_per_cm2))
     layers = []
     for layer, count in (("under", int(n_top * config.under)), ("top", n_top)):
         roots = _sample(dens, count, rng)
@@ -390,15 +405,17 @@ def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float) -> np.ndarray:
-    """Hair colours no darker (L*) than ``darkest`` x the skin's: black hair on a photo's skin
-    is lit too; a pure black line reads as ink."""
+def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float, lightest: float
+                  ) -> np.ndarray:
+    """Hair colours no darker (L*) than ``darkest`` x the skin's (black hair on a photo's skin
+    is lit too; a pure black line reads as ink) and at least ``lightest`` L* darker than the
+    skin (pale brows on pale skin otherwise give a mustache no one sees)."""
     import cv2
 
     lab = cv2.cvtColor(np.clip(colours, 0, 255)[None].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[0]
     skin_l = cv2.cvtColor(np.clip(skin, 0, 255)[None, None].astype(np.float32) / 255,
                           cv2.COLOR_RGB2LAB)[0, 0, 0]
-    lab[:, 0] = np.maximum(lab[:, 0], darkest * skin_l)
+    lab[:, 0] = np.clip(lab[:, 0], darkest * skin_l, max(skin_l - lightest, darkest * skin_l))
     return cv2.cvtColor(lab[None], cv2.COLOR_LAB2RGB)[0] * 255
 
 
