@@ -214,3 +214,27 @@ def test_cli_folder_with_a_broken_file(cli, tiny_model, astronaut, tmp_path):
     assert (tmp_path / "out" / "a_mustache.jpg").is_file()
     assert (tmp_path / "out" / "sub" / "b_mustache.png").is_file()
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["failed"] == 1
+
+
+def test_cli_color_force_and_no_hair(cli, tiny_model, astronaut, tmp_path):
+    import cv2
+
+    from data_prep.image_io import load_image, save_image
+
+    src = tmp_path / "face.png"
+    astronaut = cv2.resize(astronaut[40:300, 100:360], (1040, 1040), interpolation=cv2.INTER_CUBIC)
+    save_image(src, astronaut)  # a face about 400 px wide: hairs at full weight
+    res = cli(src, "--model", tiny_model, "--color", "purple", "-o", tmp_path / "p.png")
+    assert res.exit_code == 2 and res.output.count("\n") == 1 and "purple" in res.output
+    assert not (tmp_path / "p.png").exists()  # nothing written for a bad option
+    outs = {}
+    for name, extra in (("blonde", ["--color", "blonde"]), ("black", ["--color", "#201a18"]),
+                        ("plain", ["--no-hair"])):
+        res = cli(src, "--model", tiny_model, *extra, "--force", "-o", tmp_path / f"{name}.png",
+                  "--json", "-")
+        assert res.exit_code == 0, res.output
+        outs[name] = (load_image(tmp_path / f"{name}.png").astype(int), json.loads(res.stdout))
+    assert outs["blonde"][1]["faces"][0]["colour"] == "color blonde"
+    assert outs["plain"][1]["faces"][0]["hairs"] == 0 and outs["blonde"][1]["faces"][0]["hairs"] > 0
+    changed = np.abs(outs["blonde"][0] - astronaut).sum(-1) > 0
+    assert outs["blonde"][0][changed].mean() > outs["black"][0][changed].mean() + 10
