@@ -61,7 +61,7 @@ class HairConfig:
     prior: float = 0.6  # least darkening between the nose and the lip, x drop_ref
     full_at: float = 200.0  # face width (px) from which hairs replace the guide's texture
     none_below: float = 40.0  # face width (px) below which the guide's change is kept as is
-    opacity: float = 0.85  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
+    opacity: float = 0.7  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
 
 
