@@ -42,12 +42,12 @@ class HairConfig:
     under: float = 1.5  # under-layer hairs per top-layer hair (short, dense, thin)
     width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
     min_width_px: float = 0.7  # hairs drawn no thinner (fewer of them where real ones are)
-    length_mm: tuple[float, float] = (4.0, 11.0)  # top-layer length range
+    length_mm: tuple[float, float] = (3.0, 9.0)  # top-layer length range
     spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
-    angle_jitter_deg: float = 20.0  # hair-to-hair spread of that angle (real hair crosses: a
+    angle_jitter_deg: float = 24.0  # hair-to-hair spread of that angle (real hair crosses: a
     # combed, parallel field measured 2x the line coherence of real mustaches)
     under_jitter: float = 2.0  # the under-layer's spread, x angle_jitter_deg
-    curl: float = 0.14  # mean sideways bend (x length) of a hair's midpoint, toward outward-down
+    curl: float = 0.2  # mean sideways bend (x length) of a hair's midpoint, toward outward-down
     clump: float = 0.45  # how far tips are pulled toward their lock's guide hair (0-1)
     lock_size: int = 14  # hairs per lock
     overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
