@@ -47,6 +47,7 @@ class DetectorConfig:
     crop_size: int = 256  # side the face crop is resized to for the second mesh pass
     overlap_iou: float = 0.3  # a full-range face overlapping a found one this much is the same face
     tile: int = 960  # the full-range detector sees 192 px: larger photos also go through in tiles
+    retry_angles: tuple[float, ...] = (30.0, -30.0)  # crop turns tried when the mesh finds no face
 
 
 def _import_mediapipe():
@@ -199,7 +200,12 @@ class MediaPipeDetector:
                       score: float | None = None) -> FaceLandmarks | None:
         """The mesh on one face's square crop (twice the box's size, resized to ``size`` px,
         default ``config.crop_size``) of RGB uint8 (H, W, 3), in photo pixels; None when the
-        mesh finds no face there. For faces that are small in the photo or in a downscaled copy."""
+        mesh finds no face there. For faces that are small in the photo or in a downscaled copy.
+
+        Where the crop runs past the photo's edge it is padded (edge pixels repeated), so a
+        face cut by the border still sits in the middle of the mesh's view; where the mesh
+        finds nothing, the crop is tried again turned by each of ``config.retry_angles``
+        (the mesh's detector misses faces tilted much past 30 degrees)."""
         import cv2
 
         if self._crop_mesh is None:
@@ -207,34 +213,61 @@ class MediaPipeDetector:
         h, w = image.shape[:2]
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         half = max(box[2] - box[0], box[3] - box[1])
-        x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
-        x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
-        if x1 - x0 < 8 or y1 - y0 < 8:
+        x0, y0 = int(round(cx - half)), int(round(cy - half))
+        x1, y1 = int(round(cx + half)), int(round(cy + half))
+        if min(x1, w) - max(x0, 0) < 8 or min(y1, h) - max(y0, 0) < 8:
             return None
-        crop = image[y0:y1, x0:x1]
+        crop = image[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+        if (x0, y0, x1, y1) != (max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)):
+            crop = cv2.copyMakeBorder(crop, max(-y0, 0), max(y1 - h, 0), max(-x0, 0),
+                                      max(x1 - w, 0), cv2.BORDER_REPLICATE)
         k = (size or self.config.crop_size) / max(crop.shape[:2])
-        crop = cv2.resize(crop, None, fx=k, fy=k,
-                          interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA)
-        found = self._run_mesh(self._crop_mesh, np.ascontiguousarray(crop))
-        if not found:
+        crop = np.ascontiguousarray(cv2.resize(
+            crop, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA))
+        ch, cw = crop.shape[:2]
+        for angle in (0.0, *self.config.retry_angles):
+            view, back = crop, None
+            if angle:
+                m = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, 1.0)
+                view = cv2.warpAffine(crop, m, (cw, ch), borderMode=cv2.BORDER_REPLICATE)
+                back = cv2.invertAffineTransform(m)
+            found = self._run_mesh(self._crop_mesh, view)
+            if found:
+                break
+        else:
             return None
         p, s = found[0]
         p = p.copy()
-        p[:, 0] = p[:, 0] * (x1 - x0) / crop.shape[1] + x0
-        p[:, 1] = p[:, 1] * (y1 - y0) / crop.shape[0] + y0
-        p[:, 2] = p[:, 2] * (x1 - x0) / crop.shape[1]
+        if back is not None:  # the turned view's points back into the crop
+            p[:, :2] = p[:, :2] @ back[:, :2].T + back[:, 2]
+        p[:, 0] = p[:, 0] * (x1 - x0) / cw + x0
+        p[:, 1] = p[:, 1] * (y1 - y0) / ch + y0
+        p[:, 2] = p[:, 2] * (x1 - x0) / cw
         return FaceLandmarks(p, s if score is None else score, self._box(p))
 
     def _full_range_boxes(self, image: np.ndarray) -> list[tuple[tuple, float]]:
-        """Full-range detections over the whole photo and over overlapping tiles, best first."""
+        """Full-range detections over the whole photo and over overlapping tiles, best first.
+
+        The tiles run over the photo with a mirrored border (a sixth of a tile): the detector
+        misses faces cut by the photo's edge, and finds them once that edge is not the view's.
+        Detections whose centre lies in the border (mirror images) are dropped."""
+        import cv2
+
+        ph, pw = image.shape[:2]
+        pad = self.config.tile // 6
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         h, w = image.shape[:2]
         t = self.config.tile
-        views = [(0, 0, w, h)]
-        if max(h, w) > 1.5 * t:
+        views = [(pad, pad, pad + pw, pad + ph)]  # the whole photo, without the border
+        if max(ph, pw) > 1.5 * t:
             step = t * 3 // 4
-            views += [(x, y, min(x + t, w), min(y + t, h))
-                      for y in range(0, max(h - t, 0) + step, step)
-                      for x in range(0, max(w - t, 0) + step, step)]
+
+            def starts(n):  # the photo's tile grid, its first and last tiles pushed out into
+                # the border so that no photo edge is a view's edge
+                inner = list(range(step, max(n - t, 0), step))
+                return sorted({0, *[x + pad for x in inner], max(n + 2 * pad - t, 0)})
+
+            views += [(x, y, min(x + t, w), min(y + t, h)) for y in starts(ph) for x in starts(pw)]
         boxes = []
         for x0, y0, x1, y1 in views:
             view = np.ascontiguousarray(image[y0:y1, x0:x1])
@@ -243,8 +276,10 @@ class MediaPipeDetector:
                 dets = self._full.process(view).detections or []
             for d in dets:
                 b = d.location_data.relative_bounding_box
-                boxes.append(((x0 + b.xmin * vw, y0 + b.ymin * vh, x0 + (b.xmin + b.width) * vw,
-                               y0 + (b.ymin + b.height) * vh), float(d.score[0])))
+                box = (x0 + b.xmin * vw - pad, y0 + b.ymin * vh - pad,
+                       x0 + (b.xmin + b.width) * vw - pad, y0 + (b.ymin + b.height) * vh - pad)
+                if 0 <= (box[0] + box[2]) / 2 < pw and 0 <= (box[1] + box[3]) / 2 < ph:
+                    boxes.append((box, float(d.score[0])))
         boxes.sort(key=lambda bs: -bs[1])
         kept: list = []
         for b, s in boxes:  # non-maximum suppression across views
