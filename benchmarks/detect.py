@@ -1,0 +1,303 @@
+"""Measure a face detector on synthetic scenes with known faces: every face in every photo.
+
+Builds the held-out scene set of ``benchmarks/scenes.py`` (real faces of people no tuning saw,
+pasted at 48-700 px wide, rotated up to 25 degrees, some cut by the border, into face-free
+backgrounds 800-6000 px long), runs the detector on each, matches found boxes to true faces
+(IoU >= 0.3, or the found box's centre inside the true box with a size within 2x; one to one,
+greedy by IoU) and prints recall by face width, for border-cut and rotated faces, false faces
+per scene, the time per megapixel and per scene, and three named cases (tiled astronauts, one
+small face in a 4000 px photo, a crowd of 12). Scene building and model loading are not timed.
+
+    .venv/bin/python benchmarks/detect.py [--scenes 50] [--seed 0] [--detector mediapipe|apply]
+        [--stress] [--split heldout|tune] [--misses] [--save DIR]
+
+``--detector apply``: ``mustache.apply.Mustacher().detect`` (downscaled copy, refinement, group
+search); ``mediapipe``: ``data_prep.landmarks.MediaPipeDetector().detect``. Any object with
+``detect(rgb) -> [thing with .box (x0, y0, x1, y1)]`` can be measured with :func:`measure`.
+``--stress``: rotations up to 45 degrees, widths 40-900 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.scenes import Box, Scene, clip_box  # noqa: E402
+
+BANDS = ((40, 48), (48, 100), (100, 250), (250, 700), (700, float("inf")))
+MIN_IOU = 0.3
+MAX_SIZE_RATIO = 2.0
+
+
+# ---------------------------------------------------------------------------- matching
+def iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = _area(a) + _area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def same_face(found: Box, true: Box) -> bool:
+    """IoU >= 0.3, or ``found``'s centre inside ``true`` and sizes (sqrt of areas) within 2x:
+    a box drawn around the whole head, or only the inner face, still counts."""
+    if iou(found, true) >= MIN_IOU:
+        return True
+    cx, cy = (found[0] + found[2]) / 2, (found[1] + found[3]) / 2
+    if not (true[0] <= cx <= true[2] and true[1] <= cy <= true[3]):
+        return False
+    at, af = _area(true), _area(found)
+    return at > 0 and af > 0 and 1 / MAX_SIZE_RATIO <= (af / at) ** 0.5 <= MAX_SIZE_RATIO
+
+
+def match(found: list[Box], true: list[Box], shape: tuple[int, int]) -> list[int | None]:
+    """For each true box, the index of the found box matched to it (or None): one to one,
+    greedily by IoU. Both sides are clipped to the photo of shape (H, W) first, so a face cut
+    by the border is judged by its visible part."""
+    f = [clip_box(b, shape) for b in found]
+    t = [clip_box(b, shape) for b in true]
+    pairs = sorted(((iou(fb, tb), i, j) for i, fb in enumerate(f) for j, tb in enumerate(t)
+                    if same_face(fb, tb)), reverse=True)
+    out: list[int | None] = [None] * len(t)
+    used = set()
+    for _, i, j in pairs:
+        if out[j] is None and i not in used:
+            out[j] = i
+            used.add(i)
+    return out
+
+
+# ---------------------------------------------------------------------------- running
+@dataclass
+class Result:
+    scene: Scene
+    found: list[Box]
+    matched: list[int | None]  # per true face
+    seconds: float
+
+    @property
+    def false(self) -> int:
+        return len(self.found) - sum(m is not None for m in self.matched)
+
+
+def run_scene(detector, scene: Scene) -> Result:
+    """Detect on one scene (timed) and match."""
+    t = time.perf_counter()
+    found = [tuple(float(v) for v in f.box) for f in detector.detect(scene.image)]
+    seconds = time.perf_counter() - t
+    matched = match(found, [f.box for f in scene.faces], scene.image.shape[:2])
+    return Result(scene, found, matched, seconds)
+
+
+@dataclass
+class Tally:
+    hits: int = 0
+    total: int = 0
+
+    def add(self, hit: bool) -> None:
+        self.hits += int(hit)
+        self.total += 1
+
+    def __str__(self) -> str:
+        if not self.total:
+            return f"{'-':>6s}  (no faces)"
+        return f"{self.hits / self.total:6.1%}  ({self.hits}/{self.total})"
+
+
+@dataclass
+class Summary:
+    bands: dict = field(default_factory=lambda: {b: Tally() for b in BANDS})
+    all: Tally = field(default_factory=Tally)
+    cut: Tally = field(default_factory=Tally)
+    rot15: Tally = field(default_factory=Tally)
+    rot25: Tally = field(default_factory=Tally)
+    false: int = 0
+    scenes: int = 0
+    seconds: list = field(default_factory=list)
+    megapixels: float = 0.0
+
+    def add(self, r: Result) -> None:
+        for face, m in zip(r.scene.faces, r.matched, strict=True):
+            hit = m is not None
+            self.all.add(hit)
+            for b in BANDS:
+                if b[0] <= face.width < b[1]:
+                    self.bands[b].add(hit)
+            if face.cut:
+                self.cut.add(hit)
+            if abs(face.rotation) > 15:
+                self.rot15.add(hit)
+            if abs(face.rotation) > 25:
+                self.rot25.add(hit)
+        self.false += r.false
+        self.scenes += 1
+        self.seconds.append(r.seconds)
+        self.megapixels += r.scene.image.shape[0] * r.scene.image.shape[1] / 1e6
+
+    def lines(self) -> list[str]:
+        out = ["recall by face width (px):"]
+        for (lo, hi), t in self.bands.items():
+            name = f"{lo}+" if hi == float("inf") else f"{lo}-{hi}"
+            out.append(f"  {name:12s} {t}")
+        out += [f"  {'all':12s} {self.all}",
+                f"recall, cut by the border   {self.cut}",
+                f"recall, rotated > 15 deg    {self.rot15}",
+                f"recall, rotated > 25 deg    {self.rot25}",
+                f"false faces per scene       {self.false / max(self.scenes, 1):.2f} "
+                f"({self.false} in {self.scenes} scenes)"]
+        total = sum(self.seconds)
+        out.append(f"time                        {1000 * total / max(self.megapixels, 1e-9):.1f} "
+                   f"ms per megapixel, {1000 * total / max(self.scenes, 1):.0f} ms per scene "
+                   f"(median {1000 * statistics.median(self.seconds or [0]):.0f}; "
+                   f"{self.megapixels:.0f} MP in all)")
+        return out
+
+
+def measure(detector, scenes, on_result=None) -> Summary:
+    """Run ``detector`` (``detect(rgb) -> [.box]``) over ``scenes``; ``on_result(i, Result)``
+    sees each scene's result (to print misses or save pictures)."""
+    s = Summary()
+    for i, scene in enumerate(scenes):
+        r = run_scene(detector, scene)
+        s.add(r)
+        if on_result is not None:
+            on_result(i, r)
+    return s
+
+
+def named_cases(detector, sources) -> list[str]:
+    """The three fixed cases, one line each."""
+    from benchmarks.scenes import astronaut_in_canvas, crowd, tiled_astronauts
+
+    out = []
+    for scene in (tiled_astronauts(), astronaut_in_canvas(), crowd(0, sources)):
+        r = run_scene(detector, scene)
+        h, w = scene.image.shape[:2]
+        k = sum(m is not None for m in r.matched)
+        n = len(scene.faces)
+        what = ("found" if k else "missed") if n == 1 else f"{k} of {n}"
+        out.append(f"  {scene.name + f' ({w}x{h})':34s} {what:8s} false {r.false}, "
+                   f"{1000 * r.seconds:.0f} ms")
+    return out
+
+
+# ---------------------------------------------------------------------------- output helpers
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def _print_misses(i: int, r: Result) -> None:
+    for face, m in zip(r.scene.faces, r.matched, strict=True):
+        if m is None:
+            print(f"  miss: scene {i} ({r.scene.image.shape[1]}x{r.scene.image.shape[0]}) "
+                  f"width {face.width:.0f} rot {face.rotation:+.0f} "
+                  f"{'cut ' if face.cut else ''}{face.source}")
+
+
+def _saver(folder: Path):
+    """on_result that writes each scene (long side 1600 px) with true faces green when found,
+    red when missed, false faces blue."""
+    import cv2
+
+    from data_prep.image_io import save_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(i: int, r: Result) -> None:
+        h, w = r.scene.image.shape[:2]
+        k = min(1.0, 1600 / max(h, w))
+        im = cv2.resize(r.scene.image, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+        hit = {m for m in r.matched if m is not None}
+        boxes = [(f.box, (0, 200, 0) if m is not None else (255, 0, 0))
+                 for f, m in zip(r.scene.faces, r.matched, strict=True)]
+        boxes += [(b, (0, 80, 255)) for j, b in enumerate(r.found) if j not in hit]
+        for b, colour in boxes:
+            p = [int(round(v * k)) for v in b]
+            cv2.rectangle(im, (p[0], p[1]), (p[2], p[3]), colour, 2)
+        save_image(folder / f"scene_{i:03d}.jpg", im, quality=85)
+
+    return save
+
+
+def _detector(name: str):
+    if name == "apply":
+        from mustache.apply import Mustacher
+
+        return Mustacher(device="cpu", check_existing=False)
+    from data_prep.landmarks import MediaPipeDetector
+
+    return MediaPipeDetector()
+
+
+def _warm_up(detector) -> None:
+    """One call on a 2048 px photo with a small face: starts every graph the detector has (the
+    mesh, the full-range pass, the crop mesh) so start-up is not timed."""
+    from benchmarks.scenes import _astronaut
+
+    canvas = np.full((2048, 2048, 3), 128, np.uint8)
+    canvas[768:1280, 768:1280] = _astronaut()
+    detector.detect(canvas)
+    detector.detect(_astronaut())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--detector", choices=("mediapipe", "apply"), default="mediapipe")
+    ap.add_argument("--stress", action="store_true",
+                    help="rotations up to 45 degrees, face widths 40-900 px")
+    ap.add_argument("--split", choices=("heldout", "tune"), default="heldout",
+                    help="whose faces: report on heldout; tune on tune")
+    ap.add_argument("--misses", action="store_true", help="list every missed face")
+    ap.add_argument("--save", type=Path, help="write each scene with its boxes drawn here")
+    args = ap.parse_args()
+    from benchmarks.scenes import DATA, Sources, iter_scenes
+
+    if not (DATA / "lfw").is_dir():
+        sys.exit(f"no face photos at {DATA} (needs ../shared/data with lfw/ and hires/)")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+          f"({_cpu_name()})")
+    with Sources(split=args.split) as sources:
+        people = len({s.person for s in sources.items})
+        print(f"detector: {args.detector}; {args.scenes} {args.split} scenes (seed {args.seed}"
+              f"{', stress' if args.stress else ''}) from {len(sources.items)} photos of "
+              f"{people} people")
+        det = _detector(args.detector)
+        try:
+            _warm_up(det)
+            hooks = [h for h in (_print_misses if args.misses else None,
+                                 _saver(args.save) if args.save else None) if h]
+            summary = measure(det, iter_scenes(args.scenes, args.seed, args.split, args.stress,
+                                               sources),
+                              lambda i, r: [h(i, r) for h in hooks])
+            print(f"faces: {summary.all.total} in {summary.scenes} scenes")
+            print("\n".join(summary.lines()))
+            print("named cases:")
+            print("\n".join(named_cases(det, sources)))
+        finally:
+            det.close()
+
+
+if __name__ == "__main__":
+    main()
