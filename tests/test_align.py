@@ -70,6 +70,26 @@ def test_sub_window_is_a_crop_of_the_aligned_face(astronaut, face):
     assert np.abs(crop[128:256, 64:192].astype(float) - win).mean() < 2
 
 
+def test_closed_form_fit_is_umeyamas(face):
+    """The closed-form least squares gives scikit-image's Umeyama similarity, on a real face and
+    on random points (some of them mirrored)."""
+    from skimage.transform import SimilarityTransform
+
+    rng = np.random.default_rng(0)
+    dst = np.array(AlignConfig().template) * 256
+    for lm in [face.xy, *(rng.uniform(0, 500, (478, 2)) for _ in range(50))]:
+        t = SimilarityTransform()
+        assert t.estimate(anchor_points(lm), dst)
+        np.testing.assert_allclose(estimate_alignment(lm).matrix, t.params[:2], rtol=0, atol=1e-9)
+
+
+def test_degenerate_landmarks_raise():
+    with pytest.raises(ValueError, match="degenerate"):
+        estimate_alignment(np.full((478, 2), 7.0))
+    with pytest.raises(ValueError, match="degenerate"):
+        estimate_alignment(np.full((478, 2), np.nan))
+
+
 def test_bad_shapes_are_named():
     with pytest.raises(ValueError, match=r"\(468 or 478"):
         estimate_alignment(np.zeros((10, 2)))

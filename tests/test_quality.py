@@ -1,7 +1,15 @@
 import numpy as np
+import pytest
 
 from data_prep.align import estimate_alignment, warp
-from data_prep.quality import Quality, QualityConfig, head_pose, measure, rejection_reason
+from data_prep.quality import (
+    Quality,
+    QualityConfig,
+    head_pose,
+    measure,
+    rejection_reason,
+    sharpness,
+)
 from tests.conftest import rotate
 
 
@@ -43,3 +51,14 @@ def test_rejection_reasons():
     assert "yaw" in rejection_reason(Quality(100, 50, 0, 0, 100, 0))
     assert "blurry" in rejection_reason(ok, QualityConfig(min_blur=500))
     assert "border" in rejection_reason(Quality(100, 0, 0, 0, 100, 0.5))
+
+
+def test_sharpness_is_the_laplacian_variance(astronaut):
+    """Integer Laplacian and sums: the very value of the float64 Laplacian's variance."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for gray in (cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY), rng.integers(0, 256, (256, 256), np.uint8),
+                 np.full((64, 64), 200, np.uint8)):
+        want = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+        assert sharpness(gray) == pytest.approx(want, rel=1e-12, abs=1e-9)
