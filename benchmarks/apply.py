@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import cpu_name  # noqa: E402
+
 
 def _model(tmp: Path) -> tuple[Path, str]:
     from mustache.apply import DEFAULT_MODEL
@@ -73,8 +75,7 @@ def run(m, image: np.ndarray, options) -> dict[str, float]:
     """One photo through the pipeline's stages, timed (ms): the same steps as
     ``mustache.pipeline.run_faces``, one stage at a time."""
     from mustache.blend import blend_patch
-    from mustache.hair import render
-    from mustache.pipeline import hair_colours
+    from mustache.pipeline import Painted, paint_face
 
     t = {}
     s = time.perf_counter()
@@ -95,17 +96,11 @@ def run(m, image: np.ndarray, options) -> dict[str, float]:
     t["warp"] += time.perf_counter() - s
     s = time.perf_counter()
     patches = []
-    for f, (change, support, box) in zip(faces, painted, strict=True):
-        if box is None:
-            continue
-        x0, y0, x1, y1 = box
-        from mustache.pipeline import Painted
-
-        colours, _ = hair_colours(image, f.points, Painted(box, change, support), options)
-        r = render(image[y0:y1, x0:x1], change, support, f.points[:, :2] - [x0, y0], colours,
-                   seed=options.seed, config=m.hair)
-        patches.append((np.clip(np.rint(r.patch), 0, 255).astype(np.uint8),
-                        (support > 0).astype(np.float32), box))
+    for i, (f, (change, support, box)) in enumerate(zip(faces, painted, strict=True)):
+        if box is not None:  # the pipeline's own per-face step (mustache.pipeline.paint_face)
+            patch, alpha, _, _ = paint_face(image, f.points, Painted(box, change, support),
+                                            options, i, m.hair)
+            patches.append((patch, alpha, box))
     t["hair"] = time.perf_counter() - s
     s = time.perf_counter()
     out = image.copy()
@@ -132,7 +127,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-          f"({_cpu_name()}), torch {torch.__version__} with {torch.get_num_threads()} threads")
+          f"({cpu_name()}), torch {torch.__version__} with {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as tmp:
         path, what = _model(Path(tmp))
         print(f"model: {what}")
@@ -164,16 +159,6 @@ def main() -> None:
                     f, p = statistics.median(folded), statistics.median(plain)
                     line += f"   generator plain {p:.1f} vs folded {f:.1f} ({p / f:.2f}x)"
                 print(line)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import cpu_name  # noqa: E402
 from benchmarks.scenes import Box, Scene, clip_box  # noqa: E402
 
 BANDS = ((40, 48), (48, 100), (100, 250), (250, 700), (700, float("inf")))
@@ -196,14 +197,6 @@ def named_cases(detector, sources) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- output helpers
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def _print_misses(i: int, r: Result) -> None:
@@ -277,7 +270,7 @@ def main() -> None:
     if not (DATA / "lfw").is_dir():
         sys.exit(f"no face photos at {DATA} (needs ../shared/data with lfw/ and hires/)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-          f"({_cpu_name()})")
+          f"({cpu_name()})")
     with Sources(split=args.split) as sources:
         people = len({s.person for s in sources.items})
         print(f"detector: {args.detector}; {args.scenes} {args.split} scenes (seed {args.seed}"

@@ -281,6 +281,7 @@ class DonorTransfer:
             self.close()
             raise
         self._mirrored: DonorFace | None = None
+        self._check_existing = check_existing
         self.scorer = shipped_scorer() if check_existing or config.check_mustache else None
         score = None
         if config.check_mustache and self.scorer is not None:
@@ -371,8 +372,7 @@ class DonorTransfer:
     def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:
         """The :class:`mustache.pipeline.Painter` of a donor: per face, the donor's mustache
         warped and recoloured onto it as a change over its region box, and the donor's own
-        hair colours (the darkest part of its recoloured region); a reason when the face's
-        upper lip is not usable."""
+        hair colour (:attr:`colour`); a reason when the face's upper lip is not usable."""
         from mustache.pipeline import Painted
 
         out: list = []
@@ -385,13 +385,14 @@ class DonorTransfer:
             x0, y0, x1, y1 = box
             here = image[y0:y1, x0:x1].astype(np.float32)
             change = (warped.astype(np.float32) - here) * mask[..., None]
-            out.append(Painted(box, change, mask, self.colours))
+            out.append(Painted(box, change, mask, self.colour))
         return out
 
     @functools.cached_property
-    def colours(self) -> np.ndarray | None:
-        """(M, 3) RGB: the donor's own hair colours, from the darkest part of his region in
-        his photo (recoloured to the target's light they turned a muddy grey-green)."""
+    def colour(self):
+        """The donor's own hair colour (:class:`mustache.haircolor.HairColour`), from the
+        darkest part of his region in his photo (recoloured to the target's light it turned a
+        muddy grey-green); None when the region is too small to tell."""
         from mustache.haircolor import colour_from_pixels
 
         f = self.face
@@ -401,8 +402,7 @@ class DonorTransfer:
         if len(px) < 20:
             return None
         grey = px.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        c = colour_from_pixels(px[grey <= np.percentile(grey, 40)], "donor")
-        return np.concatenate([c.base[None], c.samples]).astype(np.float32)
+        return colour_from_pixels(px[grey <= np.percentile(grey, 40)], "donor")
 
     def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None
               ) -> ApplyResult:
@@ -421,7 +421,8 @@ class DonorTransfer:
         image = as_rgb(image_or_path)
         if faces is None:
             faces = self.detector.detect(image)
-        r = run_faces(image, faces, self, replace(options, label=1), self.scorer, self.hair)
+        r = run_faces(image, faces, self, replace(options, label=1),
+                      self.scorer if self._check_existing else None, self.hair)
         return ApplyResult(r.image, r.faces, self.warnings)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_prep import indices as ix
+from mustache.haircolor import HairColour
 
 LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
@@ -209,7 +210,6 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
 def palette(colours: np.ndarray, groups: int = 4) -> np.ndarray:
     """(M, 3) hair colours -> (G, 3): the colours at evenly spaced quantiles of lightness (the
     splat draws one coverage map per palette colour)."""
-    colours = np.asarray(colours, np.float32).reshape(-1, 3)
     order = np.argsort(luminance(colours), kind="stable")
     q = np.round(np.linspace(0, len(colours) - 1, min(groups, len(colours)) + 2)[1:-1])
     return colours[order[q.astype(int)]] if len(colours) > 1 else colours
@@ -292,7 +292,7 @@ def noise_sigma(grey: np.ndarray, mask: np.ndarray) -> float:
 # ---------------------------------------------------------------- the stage
 
 def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks: np.ndarray,
-           colours: np.ndarray, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig()
+           colour: HairColour, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig()
            ) -> HairResult:
     """Hairs over one face's mustache region, at the photo's resolution.
 
@@ -300,7 +300,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     change there (the GAN's generated - original, or a donor's), the mustache's shape, density
     and darkness at the window's resolution; ``support`` float32 (h, w) in [0, 1]: the soft
     region mask (nothing changes where it is 0); ``landmarks`` (478, 2+) in box pixels;
-    ``colours`` (M, 3) RGB: colours to draw single hairs from (the first is the typical one).
+    ``colour``: the hair colour (its base under the shadow, its samples hair by hair).
     Returns the new box (float32, not clipped) and the hair layer's alpha; deterministic in
     ``seed``. Where the face is small the guide's change is returned mostly as it is.
     """
@@ -313,7 +313,6 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     if change.shape != photo.shape or support.shape != (h, w):
         raise ValueError(f"change {change.shape} and support {support.shape} must match the "
                          f"photo box {photo.shape}")
-    colours = np.asarray(colours, np.float32).reshape(-1, 3)
     xy = np.asarray(landmarks, np.float64)[:, :2]
     base = photo.astype(np.float32)
     frame = face_frame(xy, config.face_cm)
@@ -340,9 +339,9 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
-    colours = _cap_darkness(colours, skin, config.darkest, config.lightest)
-    hair = colours[0]
-    pal = palette(colours[1:] if len(colours) > 1 else colours, config.groups)
+    hair = _cap_darkness(colour.base[None], skin, config.darkest, config.lightest)[0]
+    pal = palette(_cap_darkness(colour.samples, skin, config.darkest, config.lightest),
+                  config.groups)
     # shadow: an additive shift toward the hair colour, in proportion to the darkening
     gap = max(float(luminance(skin) - luminance(hair)), 20.0)
     fade = np.clip(support * 2, 0, 1)  # hairs and shadow fade out at the region's edge
@@ -377,9 +376,10 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     noise = rng.standard_normal((h, w, 1), np.float32) * grain if grain > 0 else 0
     # both layers in one splat (palette groups 0..G-1 under, G..2G-1 top) and one blur
     g = len(pal)
-    both = Strands(*(np.concatenate([getattr(a, f), getattr(b, f)]) for a, b in [layers]
+    under, top = layers
+    both = Strands(*(np.concatenate([getattr(under, f), getattr(top, f)])
                      for f in ("p0", "p1", "p2", "width")),
-                   np.concatenate([layers[0].group, layers[1].group + g]))
+                   np.concatenate([under.group, top.group + g]))
     cov = np.moveaxis(splat(both, both.group, 2 * g, (h, w)), 0, -1)  # (h, w, 2G)
     if blur > 0.05:
         cov = cv2.GaussianBlur(np.ascontiguousarray(cov), (0, 0), blur).reshape(h, w, -1)

@@ -18,6 +18,7 @@ import numpy as np
 
 from mustache.apply import ApplyOptions, ApplyResult, FaceResult, skip_reason
 from mustache.hair import HairConfig
+from mustache.haircolor import HairColour
 
 FACIAL_HAIR = 0.5  # classifier score from which a face counts as already having a mustache
 
@@ -29,7 +30,7 @@ class Painted:
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) photo px, inside the photo
     change: np.ndarray  # (h, w, 3) float32: what the painter adds to the photo there
     support: np.ndarray  # (h, w) float32 in [0, 1]: the soft region; 0 = never changes
-    colours: np.ndarray | None = None  # (M, 3) RGB: the painter's own hair colours (a donor's)
+    colour: HairColour | None = None  # the painter's own hair colour (a donor's)
 
 
 class Painter(Protocol):
@@ -46,19 +47,41 @@ class FaceScorer(Protocol):
     def score_faces(self, image: np.ndarray, faces: Sequence) -> np.ndarray: ...
 
 
-def hair_colours(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
-                 options: ApplyOptions) -> tuple[np.ndarray, str]:
-    """(M, 3) RGB hair colours for one face and where they came from: ``options.color`` when
-    given, else the painter's own (a donor's hair), else the person's eyebrows."""
+def hair_colour(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
+                options: ApplyOptions) -> HairColour:
+    """One face's hair colour: ``options.color`` when given, else the painter's own (a
+    donor's hair), else the person's eyebrows."""
     from mustache.haircolor import brow_colour, named_colour
 
     if options.color:
-        c = named_colour(options.color)
-    elif painted.colours is not None:
-        return np.asarray(painted.colours, np.float32), "donor"
+        return named_colour(options.color)
+    return painted.colour if painted.colour is not None else brow_colour(image, landmarks)
+
+
+def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options: ApplyOptions,
+               index: int = 0, hair: HairConfig = HairConfig()
+               ) -> tuple[np.ndarray, np.ndarray, int, str | None]:
+    """One face's patch over ``painted.box``: the hair stage (unless ``options.hair`` is off
+    or the label asks for no mustache) over the painter's change, and ``strength``.
+    ``points`` (478, 2+) photo px. -> (patch uint8 (h, w, 3), blend alpha float32 (h, w),
+    hairs drawn, where the hair colour came from)."""
+    from mustache.hair import render
+
+    x0, y0, x1, y1 = painted.box
+    here = image[y0:y1, x0:x1]
+    if options.hair and options.label == 1:
+        colour = hair_colour(image, points, painted, options)
+        r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],
+                   colour, seed=(options.seed, index), config=hair)
+        new, strands, source = r.patch, r.strands, colour.source
     else:
-        c = brow_colour(image, landmarks)
-    return np.concatenate([c.base[None], c.samples]).astype(np.float32), c.source
+        new, strands, source = here.astype(np.float32) + painted.change, 0, None
+    if options.strength < 1:
+        new = here + options.strength * (new - here)
+    patch = np.clip(np.rint(new), 0, 255).astype(np.uint8)
+    # the patch already fades into the photo (the painter's soft support): the blend's alpha
+    # is the support itself, so edges are not faded twice
+    return patch, (painted.support > 0).astype(np.float32), strands, source
 
 
 def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: ApplyOptions,
@@ -68,7 +91,6 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
     is left as it is (unless ``options.force``). Returns the new image and one FaceResult a
     face, in face order."""
     from mustache.blend import blend_patch
-    from mustache.hair import render
 
     results: dict[int, FaceResult] = {}
     todo: list[tuple[int, object, dict]] = []
@@ -101,21 +123,7 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
             if isinstance(p, str):
                 results[i] = FaceResult(**base, blended=False, note=p, mustache_before=before.get(i))
                 continue
-            x0, y0, x1, y1 = p.box
-            here = image[y0:y1, x0:x1]
-            colours, source = hair_colours(image, f.points, p, options)
-            if options.hair and options.label == 1:
-                r = render(here, p.change, p.support, np.asarray(f.points)[:, :2] - [x0, y0],
-                           colours, seed=(options.seed, i), config=hair)
-                new, strands = r.patch, r.strands
-            else:
-                new, strands = here.astype(np.float32) + p.change, 0
-            if options.strength < 1:
-                new = here + options.strength * (new - here)
-            patch = np.clip(np.rint(new), 0, 255).astype(np.uint8)
-            # the patch already fades into the photo (the painter's soft support): the
-            # blend's alpha is the support itself, so edges are not faded twice
-            alpha = (p.support > 0).astype(np.float32)
+            patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair)
             # patches come from the original photo, so one face's blend never feeds another's
             out = blend_patch(out, patch, alpha, p.box, clone=options.clone, out=out)
             results[i] = FaceResult(**base, blended=True, region_box=tuple(p.box),

@@ -210,3 +210,22 @@ def test_a_donor_that_does_not_look_mustached_gets_a_warning(astronaut, detector
         t = DonorTransfer(astronaut, detector=detector)
     assert len(t.warnings) == 1
     assert t.apply(astronaut).warnings == t.warnings
+
+
+def test_check_existing_off_paints_a_bearded_target(astronaut, detector, monkeypatch):
+    """The donor check (check_mustache) loads the classifier too; it must not skip targets
+    when check_existing is off."""
+    import mustache.apply as apply_module
+
+    class Bearded:  # every lip already a mustache
+        def score_faces(self, image, faces):
+            return np.full(len(faces), 0.9)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(apply_module, "shipped_scorer", lambda: Bearded())
+    with DonorTransfer(astronaut, detector=detector) as t:
+        assert not t.apply(astronaut).faces[0].blended
+    with DonorTransfer(astronaut, detector=detector, check_existing=False) as t:
+        assert t.apply(astronaut).faces[0].blended

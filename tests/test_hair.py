@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mustache import hair as H
+from mustache.haircolor import HairColour
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def _guide(image: np.ndarray, xy: np.ndarray, darken: float = 40.0):
     return box, image[y0:y1, x0:x1], change, support, xy - [x0, y0]
 
 
-BROWN = np.array([[70, 50, 38], [60, 42, 30], [90, 66, 48], [50, 36, 28]], np.float32)
+BROWN = HairColour(np.array([70, 50, 38], np.float32),
+                   np.array([[60, 42, 30], [90, 66, 48], [50, 36, 28]], np.float32), "test")
 
 
 def test_same_seed_same_pixels_other_seed_other_hairs(astronaut, face):
