@@ -9,10 +9,11 @@ per scene, the time per megapixel and per scene, and three named cases (tiled as
 small face in a 4000 px photo, a crowd of 12). Scene building and model loading are not timed.
 
     .venv/bin/python benchmarks/detect.py [--scenes 50] [--seed 0] [--detector mediapipe|apply]
-        [--stress] [--split heldout|tune] [--misses] [--save DIR]
+        [--min-face 40 [160 ...]] [--stress] [--split heldout|tune] [--misses] [--save DIR]
 
-``--detector apply``: ``mustache.apply.Mustacher().detect`` (downscaled copy, refinement, group
-search); ``mediapipe``: ``data_prep.landmarks.MediaPipeDetector().detect``. Any object with
+``--detector apply``: ``mustache.apply.Mustacher().detect``; ``mediapipe``:
+``data_prep.landmarks.MediaPipeDetector().detect`` (the same search since both share it).
+``--min-face``: the search's reach; several values run side by side on the same scenes. Any object with
 ``detect(rgb) -> [thing with .box (x0, y0, x1, y1)]`` can be measured with :func:`measure`.
 ``--stress``: rotations up to 45 degrees, widths 40-900 px.
 """
@@ -168,16 +169,18 @@ class Summary:
         return out
 
 
-def measure(detector, scenes, on_result=None) -> Summary:
-    """Run ``detector`` (``detect(rgb) -> [.box]``) over ``scenes``; ``on_result(i, Result)``
-    sees each scene's result (to print misses or save pictures)."""
-    s = Summary()
+def measure(detectors: list, scenes, on_result=None) -> list[Summary]:
+    """Run each of ``detectors`` (``detect(rgb) -> [.box]``) over the same ``scenes``, one
+    scene at a time, so they share the machine's state; ``on_result(i, Result)`` sees the
+    first detector's result of each scene (to print misses or save pictures)."""
+    out = [Summary() for _ in detectors]
     for i, scene in enumerate(scenes):
-        r = run_scene(detector, scene)
-        s.add(r)
-        if on_result is not None:
-            on_result(i, r)
-    return s
+        for k, (det, s) in enumerate(zip(detectors, out, strict=True)):
+            r = run_scene(det, scene)
+            s.add(r)
+            if on_result is not None and k == 0:
+                on_result(i, r)
+    return out
 
 
 def named_cases(detector, sources) -> list[str]:
@@ -232,14 +235,14 @@ def _saver(folder: Path):
     return save
 
 
-def _detector(name: str):
+def _detector(name: str, min_face: float):
     if name == "apply":
         from mustache.apply import Mustacher
 
-        return Mustacher(device="cpu", check_existing=False)
-    from data_prep.landmarks import MediaPipeDetector
+        return Mustacher(device="cpu", check_existing=False, min_face=min_face)
+    from data_prep.landmarks import DetectorConfig, MediaPipeDetector
 
-    return MediaPipeDetector()
+    return MediaPipeDetector(DetectorConfig(min_face=min_face))
 
 
 def _warm_up(detector) -> None:
@@ -258,6 +261,8 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--detector", choices=("mediapipe", "apply"), default="mediapipe")
+    ap.add_argument("--min-face", type=float, nargs="+", default=[40.0],
+                    help="the detector's reach (px); several: each on the same scenes, side by side")
     ap.add_argument("--stress", action="store_true",
                     help="rotations up to 45 degrees, face widths 40-900 px")
     ap.add_argument("--split", choices=("heldout", "tune"), default="heldout",
@@ -276,20 +281,25 @@ def main() -> None:
         print(f"detector: {args.detector}; {args.scenes} {args.split} scenes (seed {args.seed}"
               f"{', stress' if args.stress else ''}) from {len(sources.items)} photos of "
               f"{people} people")
-        det = _detector(args.detector)
+        dets = [_detector(args.detector, m) for m in args.min_face]
         try:
-            _warm_up(det)
+            for det in dets:
+                _warm_up(det)
             hooks = [h for h in (_print_misses if args.misses else None,
                                  _saver(args.save) if args.save else None) if h]
-            summary = measure(det, iter_scenes(args.scenes, args.seed, args.split, args.stress,
-                                               sources),
-                              lambda i, r: [h(i, r) for h in hooks])
-            print(f"faces: {summary.all.total} in {summary.scenes} scenes")
-            print("\n".join(summary.lines()))
-            print("named cases:")
-            print("\n".join(named_cases(det, sources)))
+            summaries = measure(dets, iter_scenes(args.scenes, args.seed, args.split, args.stress,
+                                                  sources),
+                                lambda i, r: [h(i, r) for h in hooks])
+            print(f"faces: {summaries[0].all.total} in {summaries[0].scenes} scenes")
+            base = sum(summaries[0].seconds)
+            for m, det, summary in zip(args.min_face, dets, summaries, strict=True):
+                print(f"\n== min_face {m:g} px: time {sum(summary.seconds) / base:.2f}x the first")
+                print("\n".join(summary.lines()))
+                print("named cases:")
+                print("\n".join(named_cases(det, sources)))
         finally:
-            det.close()
+            for det in dets:
+                det.close()
 
 
 if __name__ == "__main__":

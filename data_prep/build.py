@@ -22,13 +22,14 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from data_prep import indices as ix
 from data_prep.align import AlignConfig, estimate_alignment, warp
+from data_prep.config import from_dict, to_dict
 from data_prep.image_io import (
     MAX_PIXELS,
     ImageLoadError,
@@ -41,6 +42,10 @@ from data_prep.labels import LabelFn, no_labels
 from data_prep.landmarks import DetectorConfig, FaceLandmarks, MediaPipeDetector
 from data_prep.quality import QualityConfig, measure, reason_key, rejection_reason
 from data_prep.region import RegionConfig, mustache_region
+
+
+class ConfigMismatch(ValueError):
+    """The output folder holds a dataset built with other face or window sizes."""
 
 
 @dataclass(frozen=True)
@@ -201,16 +206,15 @@ def _write_config(out: Path, config: PrepConfig, root: Path) -> None:
     """prep_config.json: the geometry every window of this dataset shares (training copies it
     into checkpoints so `apply` cuts windows the same way; a folder's runs must agree) and the
     photo folders it was prepped from (``photos``, for `mustache eval`)."""
-    from dataclasses import asdict
-
     path = out / "prep_config.json"
-    new = json.loads(json.dumps(asdict(config)))
+    new = to_dict(config)
     photos: list[str] = []
     if path.exists():
         old = json.loads(path.read_text())
-        if any(old.get(k) != new.get(k) for k in ("align", "region")):
-            raise ValueError(f"{path}: this dataset was built with other face/window sizes; "
-                             "use another --out")
+        was = from_dict(PrepConfig, old)
+        if (was.align, was.region) != (config.align, config.region):
+            raise ConfigMismatch(f"{path}: this dataset was built with other face/window "
+                                 "sizes; use another --out")
         new, photos = old, list(old.get("photos", []))
     if str(root.resolve()) not in photos:
         new["photos"] = photos + [str(root.resolve())]
@@ -222,21 +226,7 @@ def read_prep_config(root: str | Path) -> PrepConfig:
     path = Path(root) / "prep_config.json"
     if not path.exists():
         return PrepConfig()
-    d = json.loads(path.read_text())
-
-    def make(cls, v):
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: _tuples(x) for k, x in (v or {}).items() if k in names})
-
-    return PrepConfig(align=make(AlignConfig, d.get("align")),
-                      region=make(RegionConfig, d.get("region")),
-                      quality=make(QualityConfig, d.get("quality")),
-                      detector=make(DetectorConfig, d.get("detector")),
-                      max_faces=d.get("max_faces", 8), max_pixels=d.get("max_pixels", MAX_PIXELS))
-
-
-def _tuples(x):
-    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+    return from_dict(PrepConfig, json.loads(path.read_text()))
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:

@@ -76,7 +76,7 @@ def load_windows(root: str | Path, records: list[dict] | None = None,
     return WindowSet(np.stack(wins), np.stack(masks), labels, list(records))
 
 
-def holdout_split(records: list[dict], fraction: float = 0.1, salt: str = "holdout"
+def holdout_split(records: list[dict], fraction: float, salt: str = "holdout"
                   ) -> tuple[list[int], list[int]]:
     """Indices (train, held out) split by person, stable across runs and machines: a person's
     photos all land on the same side."""
@@ -88,9 +88,13 @@ def holdout_split(records: list[dict], fraction: float = 0.1, salt: str = "holdo
     return train, held
 
 
-def default_augment(size: int):
+def default_augment(seed: int | None = None):
     """Mild geometric and photometric augmentation (albumentations), applied alike to the window
-    and its mask. Flips are safe: the region is symmetric."""
+    and its mask; ``seed`` makes its draws repeatable. Flips are safe: the region is symmetric.
+    The classifier trains through it; the GAN has its own on the device (mustache.train)."""
+    import os
+
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # its import would ask PyPI
     import albumentations as A
     import cv2
 
@@ -99,13 +103,13 @@ def default_augment(size: int):
         A.Affine(scale=(0.93, 1.07), translate_percent=(-0.03, 0.03), rotate=(-6, 6),
                  border_mode=cv2.BORDER_REFLECT_101, p=0.7),
         A.ColorJitter(brightness=0.15, contrast=0.15, saturation=0.15, hue=0.02, p=0.7),
-    ])
+    ], seed=seed)
 
 
 class WindowDataset:
     """A map-style torch Dataset over a :class:`WindowSet`.
 
-    ``augment`` is an albumentations transform (``default_augment(size)``) or None.
+    ``augment`` is an albumentations transform (``default_augment(seed)``) or None.
     """
 
     def __init__(self, data: WindowSet, augment=None):
@@ -118,10 +122,11 @@ class WindowDataset:
     def __getitem__(self, i: int) -> dict:
         import torch
 
+        from data_prep.pixels import mask_to_model, to_model
+
         win, mask = self.data.windows[i], self.data.masks[i]
         if self.augment is not None:
             r = self.augment(image=win, mask=mask)
             win, mask = r["image"], r["mask"]
-        w = torch.from_numpy(np.ascontiguousarray(win)).permute(2, 0, 1).float() / 127.5 - 1.0
-        m = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0) / 255.0
-        return {"window": w, "mask": m, "label": torch.tensor(int(self.data.labels[i]))}
+        return {"window": to_model(win[None])[0], "mask": mask_to_model(mask[None])[0],
+                "label": torch.tensor(int(self.data.labels[i]))}

@@ -3,15 +3,18 @@
 ``MediaPipeDetector().detect(rgb)`` returns a :class:`FaceLandmarks` for every face in a photo,
 with 478 points in the photo's pixel coordinates. MediaPipe is imported lazily, on first use.
 
-FaceMesh's own detector is short-range (selfie distance) and misses faces that are small in a
-large photo, so on large photos the full-range detector runs too and the mesh runs again on an
-enlarged crop of every face the first pass missed.
+Two searches, each with its own reach. FaceMesh's own detector is short-range (it sees 128 px)
+and finds faces at least about an eighth of the photo's long side. Smaller faces, down to
+``DetectorConfig.min_face``, are left to the full-range detector (it sees 192 px) over a
+pyramid of overlapping tiles of the full-resolution photo (:func:`search_views`); each face it
+finds gets the mesh on its own crop. Prep, apply, score and donor all find faces this way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,35 +37,129 @@ class FaceLandmarks:
 
 
 class FaceDetector(Protocol):
-    """Anything that finds faces: RGB uint8 (H, W, 3) -> landmarks, largest face first."""
+    """What prep, apply, score and donor need of a face finder."""
 
-    def detect(self, image: np.ndarray) -> list[FaceLandmarks]: ...
+    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
+        """RGB uint8 (H, W, 3) -> every face, largest first."""
+        ...
+
+    def detect_in_box(self, image: np.ndarray, box: tuple[float, float, float, float],
+                      size: int | None = None, score: float | None = None) -> FaceLandmarks | None:
+        """The one face around ``box`` (photo px) of RGB uint8 (H, W, 3), or None."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     max_faces: int = 8  # faces the mesh looks for in one pass
     min_confidence: float = 0.5  # detection threshold
-    full_range_above: int = 640  # photos whose long side exceeds this always get the full-range pass
-    crop_size: int = 256  # side the face crop is resized to for the second mesh pass
-    overlap_iou: float = 0.3  # a full-range face overlapping a found one this much is the same face
-    tile: int = 960  # the full-range detector sees 192 px: larger photos also go through in tiles
+    min_face: float = 40.0  # narrowest face (photo px) the search must reach: sets its finest views
+    mesh_size: int = 640  # the mesh's own pass looks at a copy at most this long
+    mesh_reach: float = 0.15  # ... and finds faces at least this share of its long side (all of
+    # them from 0.12 up in benchmarks/detect.py's scenes); smaller ones: the full-range search
+    view_reach: float = 0.1  # the full-range detector finds faces this share of its view or more
+    # (measured on scenes: 100% at 0.1, 90% at 0.08, 47% at 0.05)
+    level_ratio: float = 2.0  # each coarser level's views are this much larger
+    overlap: float = 0.3  # share of a view its neighbours overlap (a face of its level fits whole)
+    refine_below: float = 96.0  # mesh faces narrower than this on the mesh's copy: landmarks again
+    # from a full-resolution crop
+    crop_size: int = 384  # side a face crop is resized to for the mesh (its model sees 192)
+    overlap_iou: float = 0.3  # a detection overlapping a found face this much is the same face
     retry_angles: tuple[float, ...] = (30.0, -30.0)  # crop turns tried when the mesh finds no face
+
+    def __post_init__(self):
+        if not self.min_face > 0:
+            raise ValueError(f"min_face must be > 0 px, got {self.min_face}")
+        if not (0 < self.view_reach < 1 and self.level_ratio > 1 and 0 <= self.overlap < 1):
+            raise ValueError(f"need 0 < view_reach < 1, level_ratio > 1 and 0 <= overlap < 1, got "
+                             f"{self.view_reach}, {self.level_ratio}, {self.overlap}")
+
+
+View = tuple[int, int, int, int]  # (x0, y0, x1, y1) photo px; may reach past the photo's edge
+FULL_RANGE_INPUT = 192  # the full-range detector's input side: views are shrunk to it first
+
+
+def search_views(shape: tuple[int, int], config: DetectorConfig = DetectorConfig()) -> list[View]:
+    """The views the full-range detector looks at in a photo of ``shape`` (H, W) so that every
+    face from ``config.min_face`` px wide up to the mesh's reach fills at least
+    ``config.view_reach`` of one view's side: a pyramid of overlapping square tiles, finest
+    first, then the whole photo. Views reach past the photo's edge by half their overlap
+    (edge pixels repeated there), so no photo edge is a view's edge and faces cut by it are
+    still seen.
+    Their number grows with the photo's area over ``min_face`` squared: the cost is per
+    megapixel. Empty when the mesh's own pass reaches every face of interest."""
+    h, w = shape
+    long = max(h, w)
+    if config.min_face >= config.mesh_reach * long:
+        return []
+    views: list[View] = []
+    pad = int(round(config.overlap / 2 * long))
+    t = config.min_face / config.view_reach
+    while t < long + 2 * pad:  # larger faces: the whole photo's view
+        side = int(round(t))
+        tpad = int(round(config.overlap / 2 * side))
+        step = (1 - config.overlap) * side
+        views += [(x, y, x + side, y + side) for y in _starts(h, side, tpad, step)
+                  for x in _starts(w, side, tpad, step)]
+        t *= config.level_ratio
+    return views + [(-pad, -pad, w + pad, h + pad)]
+
+
+def _starts(n: int, side: int, pad: int, step: float) -> list[int]:
+    """Evenly spaced starts of views ``side`` long over [-pad, n + pad], at most ``step`` apart."""
+    lo, hi = -pad, n + pad - side
+    if hi <= lo:  # one view holds it all: centred
+        return [int(round((n - side) / 2))]
+    k = int(np.ceil((hi - lo) / step))
+    return [int(round(lo + i * (hi - lo) / k)) for i in range(k + 1)]
+
+
+def views_pixels(image: np.ndarray, views: list[View], size: int
+                 ) -> Iterator[tuple[np.ndarray, tuple[float, float, float, float]]]:
+    """The pixels of each of ``views`` of RGB uint8 (H, W, 3), edge pixels repeated where a
+    view runs past the photo's edge, shrunk (area interpolation) so its long side is at most
+    ``size``, in order: ((h, w, 3) uint8, the (x0, y0, x1, y1) photo px those pixels span exactly). Views
+    of one size are cut from one shrunk, padded copy of the photo: one resize a level. (A
+    mirrored border turns a face cut by the edge into a double face the detector misses; a
+    repeated edge does not: 2 of 2 such misses found.)"""
+    import cv2
+
+    h, w = image.shape[:2]
+    reach = max([0, *(-v[0] for v in views), *(-v[1] for v in views),
+                 *(v[2] - w for v in views), *(v[3] - h for v in views)])
+    copies: dict[int, tuple[float, int, np.ndarray]] = {}
+    src_k, src = 1.0, image  # the finest copy made so far: coarser levels shrink it, not the photo
+    for view in views:
+        x0, y0, x1, y1 = view
+        side = max(x1 - x0, y1 - y0)
+        if side not in copies:
+            k = min(1.0, size / side)
+            if src_k < k:  # a finer view after coarser ones
+                src_k, src = 1.0, image
+            small = src if k == src_k else cv2.resize(
+                src, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+            if k < src_k:
+                src_k, src = k, small
+            pad = int(np.ceil(reach * k)) + 1
+            copies = {side: (k, pad, cv2.copyMakeBorder(small, pad, pad, pad, pad,
+                                                        cv2.BORDER_REPLICATE))}
+        k, pad, padded = copies[side]
+        (a0, b0), (a1, b1) = ((round(x0 * k), round(y0 * k)), (round(x1 * k), round(y1 * k)))
+        yield (np.ascontiguousarray(padded[b0 + pad:b1 + pad, a0 + pad:a1 + pad]),
+               (a0 / k, b0 / k, a1 / k, b1 / k))
 
 
 def _import_mediapipe():
     # MediaPipe logs through glog/absl at import and start-up; keep the console quiet.
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from absl import logging as absl_logging  # MediaPipe's own dependency
     from mediapipe.python.solution_base import SolutionBase
     from mediapipe.python.solutions import face_detection, face_mesh
 
-    try:
-        from absl import logging as absl_logging
-
-        absl_logging.set_verbosity(absl_logging.ERROR)
-    except ImportError:
-        pass
+    absl_logging.set_verbosity(absl_logging.ERROR)
     return SolutionBase, face_mesh, face_detection
 
 
@@ -144,19 +241,34 @@ class MediaPipeDetector:
         return out
 
     def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
-        """RGB uint8 (H, W, 3) -> every face found, largest first."""
+        """RGB uint8 (H, W, 3) -> every face found, largest first.
+
+        Two passes whose reach does not depend on each other. The mesh looks at a copy at most
+        ``config.mesh_size`` long and finds the larger faces (those small on the copy get their
+        landmarks again from a full-resolution crop). The full-range detector looks at the
+        :func:`search_views` pyramid for every face from ``config.min_face`` px up; each face
+        it finds that the mesh did not gets the mesh on its own crop (:meth:`detect_in_box`:
+        padded past the border, turned where it is tilted). When neither finds anything, the
+        whole photo's full-range view is still tried."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
         image = np.ascontiguousarray(image)
         if self._mesh is None:
             self._mesh = self._graph(self.config.max_faces)
-        found = self._run_mesh(self._mesh, image)
-        # the full-range pass costs a few ms: run it on large photos, and when the mesh found
-        # nothing (a small or turned face in a small photo)
-        if not found or max(image.shape[:2]) > self.config.full_range_above:
-            found += [(f.points, f.score) for f in
-                      self.more_faces(image, [self._box(p) for p, _ in found])]
-        faces = [FaceLandmarks(p, s, self._box(p)) for p, s in found]
+        small, k = shrink(image, self.config.mesh_size)
+        faces = []
+        for p, s in self._run_mesh(self._mesh, small):
+            p[:, :3] /= k
+            face = FaceLandmarks(p, s, self._box(p))
+            if k < 1 and (face.box[2] - face.box[0]) * k < self.config.refine_below:
+                face = self.detect_in_box(image, face.box, score=s) or face
+            faces.append(face)
+        views = search_views(image.shape[:2], self.config)
+        if not views and not faces:  # a turned or cut face the mesh missed
+            h, w = image.shape[:2]
+            pad = int(round(self.config.overlap / 2 * max(h, w)))
+            views = [(-pad, -pad, w + pad, h + pad)]
+        faces += self.search(image, views, [f.box for f in faces])
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
 
@@ -166,27 +278,45 @@ class MediaPipeDetector:
         x1, y1 = p[:, :2].max(0)
         return float(x0), float(y0), float(x1), float(y1)
 
-    def more_faces(self, image: np.ndarray, known: list, search_size: int | None = None
-                   ) -> list[FaceLandmarks]:
-        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds (over the photo and
-        its tiles) and that do not overlap the ``known`` (x0, y0, x1, y1) boxes, meshed on
-        full-resolution crops; largest first. ``search_size``: the detector looks at a copy at
-        most this long (its tiles then cover more of the photo each). For photos where the
-        mesh found only some of many small faces."""
-        self._ensure_full_range()
-        image = np.ascontiguousarray(image)
-        view, k = (image, 1.0) if search_size is None else shrink(image, search_size)
+    def search(self, image: np.ndarray, views: list[View], known: list) -> list[FaceLandmarks]:
+        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds in ``views`` and that
+        do not overlap the ``known`` (x0, y0, x1, y1) boxes, each meshed on its own
+        full-resolution crop."""
         known, faces = list(known), []
-        for box, score in self._full_range_boxes(view):
-            box = tuple(v / k for v in box)
+        for box, score in self.full_range_boxes(image, views):
             if any(_iou(box, b) > self.config.overlap_iou for b in known):
                 continue
             face = self.detect_in_box(image, box, score=score)
-            if face is not None:
+            # a loose box (a neck, a shoulder) can lead the mesh to a face already found
+            if face is not None and all(_iou(face.box, b) <= self.config.overlap_iou for b in known):
                 faces.append(face)
                 known.append(face.box)
-        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
+
+    def full_range_boxes(self, image: np.ndarray, views: list[View]) -> list[tuple[tuple, float]]:
+        """Full-range detections in ``views`` of RGB uint8 (H, W, 3), merged across views by
+        non-maximum suppression, best first: [((x0, y0, x1, y1) photo px, score)]. Detections
+        centred outside the photo (in a view's padding) are dropped."""
+        if not views:
+            return []
+        self._ensure_full_range()
+        h, w = image.shape[:2]
+        boxes = []
+        for pixels, (x0, y0, x1, y1) in views_pixels(image, views, FULL_RANGE_INPUT):
+            with _quiet_stderr():
+                dets = self._full.process(pixels).detections or []
+            for d in dets:
+                b = d.location_data.relative_bounding_box
+                box = (x0 + b.xmin * (x1 - x0), y0 + b.ymin * (y1 - y0),
+                       x0 + (b.xmin + b.width) * (x1 - x0), y0 + (b.ymin + b.height) * (y1 - y0))
+                if 0 <= (box[0] + box[2]) / 2 < w and 0 <= (box[1] + box[3]) / 2 < h:
+                    boxes.append((box, float(d.score[0])))
+        boxes.sort(key=lambda bs: -bs[1])
+        kept: list = []
+        for b, s in boxes:
+            if all(_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
+                kept.append((b, s))
+        return kept
 
     def _ensure_full_range(self) -> None:
         if self._full is None:
@@ -244,48 +374,6 @@ class MediaPipeDetector:
         p[:, 1] = p[:, 1] * (y1 - y0) / ch + y0
         p[:, 2] = p[:, 2] * (x1 - x0) / cw
         return FaceLandmarks(p, s if score is None else score, self._box(p))
-
-    def _full_range_boxes(self, image: np.ndarray) -> list[tuple[tuple, float]]:
-        """Full-range detections over the whole photo and over overlapping tiles, best first.
-
-        The tiles run over the photo with a mirrored border (a sixth of a tile): the detector
-        misses faces cut by the photo's edge, and finds them once that edge is not the view's.
-        Detections whose centre lies in the border (mirror images) are dropped."""
-        import cv2
-
-        ph, pw = image.shape[:2]
-        pad = self.config.tile // 6
-        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-        h, w = image.shape[:2]
-        t = self.config.tile
-        views = [(pad, pad, pad + pw, pad + ph)]  # the whole photo, without the border
-        if max(ph, pw) > 1.5 * t:
-            step = t * 3 // 4
-
-            def starts(n):  # the photo's tile grid, its first and last tiles pushed out into
-                # the border so that no photo edge is a view's edge
-                inner = list(range(step, max(n - t, 0), step))
-                return sorted({0, *[x + pad for x in inner], max(n + 2 * pad - t, 0)})
-
-            views += [(x, y, min(x + t, w), min(y + t, h)) for y in starts(ph) for x in starts(pw)]
-        boxes = []
-        for x0, y0, x1, y1 in views:
-            view = np.ascontiguousarray(image[y0:y1, x0:x1])
-            vw, vh = x1 - x0, y1 - y0
-            with _quiet_stderr():
-                dets = self._full.process(view).detections or []
-            for d in dets:
-                b = d.location_data.relative_bounding_box
-                box = (x0 + b.xmin * vw - pad, y0 + b.ymin * vh - pad,
-                       x0 + (b.xmin + b.width) * vw - pad, y0 + (b.ymin + b.height) * vh - pad)
-                if 0 <= (box[0] + box[2]) / 2 < pw and 0 <= (box[1] + box[3]) / 2 < ph:
-                    boxes.append((box, float(d.score[0])))
-        boxes.sort(key=lambda bs: -bs[1])
-        kept: list = []
-        for b, s in boxes:  # non-maximum suppression across views
-            if all(_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
-                kept.append((b, s))
-        return kept
 
     def close(self) -> None:
         for g in (self._mesh, self._crop_mesh, self._full):

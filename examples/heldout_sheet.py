@@ -1,7 +1,7 @@
 """Before/after sheet and figures on held-out faces that no training step saw.
 
-Picks held-out people (the trainer's `holdout_split(records, 0.1)`) from a prepped
-CelebA + LFW dataset: clean-shaven men and women, main face of each photo. Runs `mustache apply`
+Picks held-out people (the share the model's run held out, read from its checkpoint) from a
+prepped CelebA + LFW dataset: clean-shaven men and women, main face of each photo. Runs `mustache apply`
 (the library) on each full photo, and
 - scores the blended result's window with the shipped classifier (mustache rate after blending),
 - writes a sheet of aligned before/after face crops.
@@ -47,7 +47,12 @@ def main() -> None:
     args = ap.parse_args()
 
     records = read_manifest(args.data)
-    _, held = holdout_split(records, 0.1)
+    from mustache.apply import resolve_model
+    from mustache.checkpoint import load
+    from mustache.evaluate import holdout_of
+
+    model = resolve_model(args.model)
+    _, held = holdout_split(records, holdout_of(load(model), model))
     photos = [Path(p) for p in json.loads((args.data / "prep_config.json").read_text())["photos"]]
     women = women_of_lfw(args.shared)
     pool = [records[i] for i in held if records[i]["label"] == "clean" and records[i]["face_index"] == 0]

@@ -104,12 +104,9 @@ def layout(tiles: list[np.ndarray], cols: int, footer: str, pad: int = 12) -> np
 
 def scorer_or_none():
     """The shipped mustache classifier, or None when it is missing (the score is optional)."""
-    try:
-        from mustache.classify import DEFAULT_WEIGHTS, Scorer
+    from mustache.classify import DEFAULT_WEIGHTS, Scorer
 
-        return Scorer() if Path(DEFAULT_WEIGHTS).is_file() else None
-    except ImportError:
-        return None
+    return Scorer() if Path(DEFAULT_WEIGHTS).is_file() else None
 
 
 def score(scorer, image: np.ndarray, face) -> float | None:

@@ -17,11 +17,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mustache.blend import CLONE_MODES
-from mustache.errors import EXIT_USAGE, MustacheError
+from mustache.errors import BadInput
+from mustache.styles import NATURAL, Style
+
+if TYPE_CHECKING:
+    from data_prep.landmarks import FaceDetector, FaceLandmarks
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "default.pt"
 
@@ -37,14 +42,27 @@ class ApplyOptions:
     color: str | None = None  # hair colour name or #rrggbb (mustache.haircolor); None: eyebrows
     force: bool = False  # paint faces that already have facial hair too
     hair: bool = True  # draw single hairs at the photo's resolution (mustache.hair)
+    style: Style = NATURAL  # the mustache's shape and hair flow (mustache.styles.STYLES)
+    length: float = 1.0  # x the style's hair length
+    thickness: float = 1.0  # x the style's hair density
+    curl: float = 1.0  # x the style's curl
 
     def __post_init__(self):
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
         if self.clone not in CLONE_MODES:
             raise ValueError(f"clone must be one of {CLONE_MODES}, got {self.clone!r}")
+        if not self.min_face > 0:
+            raise ValueError(f"min_face must be > 0 px, got {self.min_face}")
         if self.label not in (0, 1):
             raise ValueError(f"label must be 0 or 1, got {self.label}")
+        if not isinstance(self.style, Style):
+            raise ValueError(f"style must be a mustache.styles.Style, got {self.style!r}")
+        for name, v in (("length", self.length), ("thickness", self.thickness),
+                        ("curl", self.curl)):
+            if not (0.0 < v <= 4.0 if name == "length" else 0.0 <= v <= 4.0):
+                raise ValueError(f"{name} must be in {'(0' if name == 'length' else '[0'}, 4], "
+                                 f"got {v}")
         if isinstance(self.faces, int):  # one index is a fine way to say one face
             object.__setattr__(self, "faces", (self.faces,))
         if self.color is not None:
@@ -98,15 +116,26 @@ class ApplyResult:
                 "faces": [f.to_dict() for f in self.faces], "warnings": list(self.warnings)}
 
 
+class Engine(Protocol):
+    """What the `apply` command and evaluation run: :class:`Mustacher` or
+    :class:`mustache.donor.DonorTransfer`."""
+
+    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
+        """A mustache on every face of an RGB uint8 (H, W, 3) image or a path."""
+        ...
+
+    def close(self) -> None: ...
+
+
 def as_rgb(image_or_path) -> np.ndarray:
-    """A path (EXIF applied) or an array -> RGB uint8 (H, W, 3); MustacheError naming the file."""
+    """A path (EXIF applied) or an array -> RGB uint8 (H, W, 3); BadInput naming the file."""
     if isinstance(image_or_path, str | os.PathLike):
         from data_prep.image_io import ImageLoadError, load_image
 
         try:
             return load_image(image_or_path)
         except ImageLoadError as e:
-            raise MustacheError(f"{image_or_path}: {e}", EXIT_USAGE) from None
+            raise BadInput(f"{image_or_path}: {e}") from None
     a = np.asarray(image_or_path)
     if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
         raise ValueError(f"image must be RGB uint8 (H, W, 3), got {a.dtype} {a.shape}")
@@ -116,22 +145,10 @@ def as_rgb(image_or_path) -> np.ndarray:
 def prep_config_of(ckpt: dict):
     """The checkpoint's window geometry as a :class:`data_prep.build.PrepConfig` (defaults when
     the checkpoint has none)."""
-    from dataclasses import fields
-
-    from data_prep.align import AlignConfig
     from data_prep.build import PrepConfig
-    from data_prep.region import RegionConfig
+    from data_prep.config import from_dict
 
-    d = ckpt.get("prep_config") or {}
-
-    def tup(x):
-        return tuple(tup(v) for v in x) if isinstance(x, list) else x
-
-    def make(cls, v):
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: tup(x) for k, x in (v or {}).items() if k in names})
-
-    return PrepConfig(align=make(AlignConfig, d.get("align")), region=make(RegionConfig, d.get("region")))
+    return from_dict(PrepConfig, ckpt.get("prep_config") or {})
 
 
 def resolve_model(model: str | os.PathLike | None) -> Path:
@@ -139,8 +156,8 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     if model is not None:
         return Path(model)
     if not DEFAULT_MODEL.is_file():
-        raise MustacheError(f"no default model yet ({DEFAULT_MODEL} is missing): pass --model "
-                            "a GAN checkpoint or run folder", EXIT_USAGE)
+        raise BadInput(f"no default model yet ({DEFAULT_MODEL} is missing): pass --model "
+                       "a GAN checkpoint or run folder")
     return DEFAULT_MODEL
 
 
@@ -168,19 +185,17 @@ class Mustacher:
     """A loaded generator and a face detector, reused across photos.
 
     ``model``: a "mustache-gan" checkpoint, a run folder, or None for the shipped default.
-    ``detect_size``: long side (px) of the copy landmarks are found on; faces that come out
-    small on it (under ``refine_below`` px) get their landmarks again from a full-resolution
-    crop. Several faces, or one narrower than ``crowd_below`` of the photo's long side, start a
-    second search for faces the first missed, on a copy at most ``crowd_size`` px long. ``detector``: any
-    :class:`data_prep.landmarks.FaceDetector` to share (one is made and closed otherwise).
+    ``min_face``: the narrowest face (photo px) the face search reaches (the default
+    detector's :attr:`data_prep.landmarks.DetectorConfig.min_face`; its cost per megapixel grows
+    as this shrinks). ``detector``: any :class:`data_prep.landmarks.FaceDetector` to share (one
+    is made and closed otherwise).
     ``check_existing``: score each face with the shipped mustache classifier before editing
     and leave faces that already have one (unless ``ApplyOptions.force``). ``hair``: the
     :class:`mustache.hair.HairConfig` of the full-resolution hair stage.
     """
 
-    def __init__(self, model=None, device: str = "auto", detector=None, detect_size: int = 640,
-                 refine_below: float = 96.0, crowd_below: float = 0.08, crowd_size: int = 1 << 30,
-                 check_existing: bool = True, hair=None):
+    def __init__(self, model=None, device: str = "auto", detector: FaceDetector | None = None,
+                 min_face: float = 40.0, check_existing: bool = True, hair=None):
         import torch
 
         from mustache.checkpoint import load_generator
@@ -191,19 +206,13 @@ class Mustacher:
         self.prep = prep_config_of(ckpt)
         size = self.prep.region.window_size
         if self.generator.config.size != size:
-            raise MustacheError(f"{model}: generator size {self.generator.config.size} does not "
-                                f"match its window size {size}")
-        self.detect_size = detect_size
-        self.refine_below = refine_below  # face width (px) on the detection copy
-        self.crowd_below = crowd_below  # a lone face narrower than this fraction of the long side
-        self.crowd_size = crowd_size  # long side of the copy the crowd search runs on
+            raise BadInput(f"{model}: generator size {self.generator.config.size} does not "
+                           f"match its window size {size}")
         self._own = detector is None
         if detector is None:
             from data_prep.landmarks import DetectorConfig, MediaPipeDetector
 
-            # the detection copy is small: the full-range pass only when the mesh finds none;
-            # tiles of 640 px for the crowd search (small faces need a bigger share of its input)
-            detector = MediaPipeDetector(DetectorConfig(full_range_above=1 << 30, tile=640))
+            detector = MediaPipeDetector(DetectorConfig(min_face=min_face))
         self.detector = detector
         self._torch = torch
         from mustache.hair import HairConfig
@@ -212,42 +221,10 @@ class Mustacher:
         self.scorer = shipped_scorer() if check_existing else None
 
     # ------------------------------------------------------------------ landmarks
-    def detect(self, image: np.ndarray) -> list:
-        """RGB uint8 (H, W, 3) -> FaceLandmarks in photo px, largest first. Runs on a copy at
-        most ``detect_size`` px long; a face small on that copy is re-measured on a crop of
-        the full photo. In a group photo (several faces, or one that is small next to the
-        photo) the mesh's detector, which sees 128 px, may have missed some: the full-range
-        detector looks again, in tiles, on a copy at most ``crowd_size`` px long (by default
-        the photo itself: on a 1024 px copy it found 6 of 12 faces of a crowd, at full
-        resolution 12). Nothing found on the copy: the detector searches the full photo."""
-        from data_prep.image_io import shrink
-
-        h, w = image.shape[:2]
-        small, k = shrink(image, self.detect_size)
-        faces = [_scaled(f, 1 / k) for f in self.detector.detect(small)]
-        # faces that were small on the copy: landmarks again from a full-resolution crop
-        if k < 1:
-            faces = [(self._refine(image, f) or f) if (f.box[2] - f.box[0]) * k < self.refine_below
-                     else f for f in faces]
-        searched = False
-        if not faces and k < 1:
-            # nothing on the copy: the face may be small in a large photo; the detector's own
-            # full-resolution search (full-range tiles over the whole photo) looks again
-            faces, searched = list(self.detector.detect(image)), True
-        more = getattr(self.detector, "more_faces", None)  # another backend: no second search
-        if faces and more is not None and not searched and (
-                len(faces) > 1 or faces[0].box[2] - faces[0].box[0] < self.crowd_below * max(h, w)):
-            faces += more(image, [f.box for f in faces], search_size=self.crowd_size)
-        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        return faces
-
-    def _refine(self, image: np.ndarray, face):
-        """Landmarks again from a full-resolution crop around the face (resized to 384 px), or
-        None when the mesh does not find it there or the detector cannot refine."""
-        refine = getattr(self.detector, "detect_in_box", None)
-        if refine is None:  # another FaceDetector backend: keep the copy's landmarks
-            return None
-        return refine(image, face.box, size=384, score=face.score)
+    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
+        """RGB uint8 (H, W, 3) -> FaceLandmarks in photo px, largest first: the detector's
+        own search (for MediaPipeDetector, faces from ``min_face`` px up)."""
+        return self.detector.detect(image)
 
     # ------------------------------------------------------------------ pipeline
     def apply(self, image_or_path, options: ApplyOptions = ApplyOptions(), faces=None) -> ApplyResult:
@@ -270,42 +247,44 @@ class Mustacher:
         todo = []
         for i, f in enumerate(faces):
             try:
-                todo.append((i, self._window(image, f.points)))
+                todo.append((i, self.window(image, f.points)))
             except ValueError as e:  # degenerate landmarks
                 out[i] = f"cannot align the face ({e})"
         if todo:
-            deltas = self._paint([w for _, w in todo], options)
+            deltas = self.generate([w for _, w in todo], options)
             for (i, (region, _)), delta in zip(todo, deltas, strict=True):
-                change, mask, box = self._unwarp(image.shape[:2], region, delta)
+                change, mask, box = self.unwarp_change(image.shape[:2], region, delta)
                 out[i] = "region outside the photo" if box is None else Painted(box, change, mask)
         return out
 
-    def _window(self, image: np.ndarray, points: np.ndarray):
+    def window(self, image: np.ndarray, points: np.ndarray):
         """-> (region, window RGB uint8 (S, S, 3)) for one face."""
         from data_prep.region import cut_window
 
         return cut_window(image, points, self.prep.align, self.prep.region)
 
-    def _paint(self, windows: list, options: ApplyOptions) -> list[np.ndarray]:
+    def generate(self, windows: list, options: ApplyOptions) -> list[np.ndarray]:
         """The generator on every window at once -> per face the change, float32 (S, S, 3) in
         pixel units (generated - original)."""
+        from data_prep.pixels import change_to_pixels, to_model
+
         torch = self._torch
         c = self.generator.config
         win = np.stack([w for _, w in windows])  # (N, S, S, 3) uint8
         mask = np.stack([r.mask for r, _ in windows])[:, None]  # (N, 1, S, S)
         noise = np.stack([np.random.default_rng([options.seed, i]).standard_normal(c.noise_dim)
                           for i in range(len(windows))]).astype(np.float32)
-        x = torch.from_numpy(win).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = to_model(torch.from_numpy(win).to(self.device))
         with torch.inference_mode():
             y = self.generator(x, torch.from_numpy(mask).to(self.device),
                                torch.full((len(windows),), options.label, dtype=torch.long,
                                           device=self.device),
                                torch.from_numpy(noise).to(self.device))
-        delta = ((y - x) * 127.5).permute(0, 2, 3, 1).float().cpu().numpy()
+        delta = change_to_pixels(y - x).cpu().numpy()
         return list(delta)
 
     @staticmethod
-    def _unwarp(shape: tuple[int, int], region, delta: np.ndarray):
+    def unwarp_change(shape: tuple[int, int], region, delta: np.ndarray):
         """The window's change warped back over the region's photo box: (change float32
         (h, w, 3), soft mask float32 (h, w), box) with the box clipped to the photo; box None
         when it is empty."""
@@ -343,17 +322,6 @@ class Mustacher:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _scaled(face, k: float):
-    """A FaceLandmarks with its points (x, y and z) and box scaled by ``k``."""
-    from data_prep.landmarks import FaceLandmarks
-
-    if k == 1.0:
-        return face
-    p = face.points.copy()
-    p[:, :3] *= k
-    return FaceLandmarks(p, face.score, tuple(float(v) * k for v in face.box))
 
 
 def apply(image_or_path, model=None, options: ApplyOptions = ApplyOptions(),

@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 import os
 import threading
-from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
 
-from mustache.errors import MustacheError
+from data_prep.config import from_dict
+from mustache.errors import BadInput
 
 GAN_KIND = "mustache-gan"
 CLASSIFIER_KIND = "mustache-classifier"
@@ -47,38 +47,28 @@ def resolve(path: str | os.PathLike) -> Path:
         for cand in (p / "checkpoints" / "latest.pt", p / "latest.pt"):
             if cand.is_file():
                 return cand
-        raise MustacheError(f"{p}: run folder holds no checkpoints/latest.pt")
+        raise BadInput(f"{p}: run folder holds no checkpoints/latest.pt")
     if not p.is_file():
-        raise MustacheError(f"{p}: checkpoint not found")
+        raise BadInput(f"{p}: checkpoint not found")
     return p
 
 
 def load(path: str | os.PathLike, kind: str | None = None) -> dict:
     """Load a checkpoint (file or run folder) on the CPU with ``weights_only=True``.
 
-    Raises :class:`MustacheError` naming the file when it is corrupt, not a checkpoint, or of
-    another ``kind``.
+    Raises :class:`mustache.errors.BadInput` naming the file when it is missing, corrupt, not
+    a checkpoint, or of another ``kind``.
     """
     p = resolve(path)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for damaged files
-        raise MustacheError(f"{p}: not a loadable checkpoint ({type(e).__name__})") from None
+        raise BadInput(f"{p}: not a loadable checkpoint ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or "kind" not in ckpt:
-        raise MustacheError(f"{p}: not a mustache checkpoint")
+        raise BadInput(f"{p}: not a mustache checkpoint")
     if kind is not None and ckpt["kind"] != kind:
-        raise MustacheError(f"{p}: is a {ckpt['kind']} checkpoint, expected {kind}")
+        raise BadInput(f"{p}: is a {ckpt['kind']} checkpoint, expected {kind}")
     return ckpt
-
-
-def config_to_dict(config) -> dict:
-    return asdict(config)
-
-
-def config_from_dict(cls, d: dict):
-    """Build a frozen config dataclass from a dict, ignoring unknown keys (older/newer files)."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
 
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu"):
@@ -88,10 +78,10 @@ def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu"):
 
     ckpt = load(path, GAN_KIND)
     try:
-        g = Generator(config_from_dict(GeneratorConfig, ckpt["generator_config"]))
+        g = Generator(from_dict(GeneratorConfig, ckpt["generator_config"]))
         g.load_state_dict(ckpt["generator_ema"])
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise MustacheError(f"{resolve(path)}: checkpoint does not match the generator "
+        raise BadInput(f"{resolve(path)}: checkpoint does not match the generator "
                             f"({type(e).__name__})") from None
     return g.to(device).eval().requires_grad_(False), ckpt
 

@@ -1,7 +1,8 @@
 """Training the mustache-ness classifier on a prep dataset, and scoring windows and photos.
 
-Training draws class-balanced batches (mustache faces are rare), augments on tensors (flip,
-small affine, colour jitter), holds out whole people (``holdout_split``) and reports accuracy
+Training draws class-balanced batches (mustache faces are rare), augments each window and its
+mask with albumentations (``data_prep.dataset.default_augment``: flip, small affine, colour
+jitter), holds out whole people (``holdout_split``) and reports accuracy
 and ROC-AUC on them. Noisy positives (CelebA's "Mustache" includes stubble and full beards)
 are handled with label smoothing and, optionally, by dropping the training positives the
 warmed-up model finds least mustache-like (the small-loss trick).
@@ -19,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from data_prep.config import from_dict, to_dict
+from data_prep.pixels import mask_to_model, to_model
 from mustache.models.classifier import Classifier, ClassifierConfig
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "classifier.pt"
@@ -78,46 +81,6 @@ def evaluate_scores(labels: np.ndarray, scores: np.ndarray) -> Evaluation:
 
 # -- tensors ------------------------------------------------------------------------------------
 
-def to_tensor(windows: np.ndarray, masks: np.ndarray | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """windows uint8 (N, S, S, 3), masks uint8 (N, S, S) or None -> float (N, 3, S, S) in
-    [-1, 1] and (N, 1, S, S) in [0, 1] or None."""
-    if windows.ndim != 4 or windows.shape[3] != 3 or windows.dtype != np.uint8:
-        raise ValueError(f"windows must be uint8 (N, S, S, 3), got {windows.dtype} {windows.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(windows)).permute(0, 3, 1, 2).float() / 127.5 - 1
-    if masks is None:
-        return x, None
-    if masks.shape != windows.shape[:3]:
-        raise ValueError(f"masks must be (N, S, S) = {windows.shape[:3]}, got {masks.shape}")
-    return x, torch.from_numpy(np.ascontiguousarray(masks)).float().unsqueeze(1) / 255.0
-
-
-def augment(x: torch.Tensor, mask: torch.Tensor | None, gen: torch.Generator
-            ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Random flip, small affine (scale 0.93-1.07, rotate 6 deg, shift 3 %) and colour jitter,
-    batched. x (N, 3, S, S) in [-1, 1], mask (N, 1, S, S) or None -> same shapes."""
-    n = x.shape[0]
-
-    def u(lo, hi):
-        return torch.rand(n, generator=gen) * (hi - lo) + lo
-
-    both = x if mask is None else torch.cat([x, mask], 1)
-    flip = torch.rand(n, generator=gen) < 0.5
-    both = torch.where(flip[:, None, None, None], both.flip(3), both)
-    ang, s = u(-6, 6) * math.pi / 180, u(0.93, 1.07)
-    cos, sin = torch.cos(ang) / s, torch.sin(ang) / s
-    theta = torch.stack([torch.stack([cos, -sin, u(-0.06, 0.06)], 1),
-                         torch.stack([sin, cos, u(-0.06, 0.06)], 1)], 1)
-    grid = F.affine_grid(theta, list(both.shape), align_corners=False)
-    both = F.grid_sample(both, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-    x, mask = (both, None) if mask is None else (both[:, :3], both[:, 3:])
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    gray = x.mean(dim=1, keepdim=True)
-    x = gray + (x - gray) * u(0.85, 1.15)[:, None, None, None]  # saturation
-    x = (x - mean) * u(0.85, 1.15)[:, None, None, None] + mean + u(-0.3, 0.3)[:, None, None, None]
-    return x.clamp(-1, 1), mask
-
-
 def paint_fakes(x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, fraction: float,
                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint the region of a random ``fraction`` of the windows with random colour, blotches
@@ -149,8 +112,8 @@ def predict(model: Classifier, windows: np.ndarray, masks: np.ndarray | None, ba
     model.eval()
     out = []
     for i in range(0, len(windows), batch):
-        x, m = to_tensor(windows[i:i + batch], None if masks is None else masks[i:i + batch])
-        x, m = x.to(device), None if m is None else m.to(device)
+        x = to_model(windows[i:i + batch]).to(device)
+        m = None if masks is None else mask_to_model(masks[i:i + batch]).to(device)
         out.append(_predict_tensor(model, x, m, what).cpu())
     if not out:
         return np.zeros((0,) if what == "score" else (0, model.config.feature_dim), np.float32)
@@ -177,10 +140,20 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
     ``data_prep.labels``): each is also evaluated on the held-out people, with its own labels
     (e.g. LFW clean-shaven men vs mustached men).
     """
+    from torch.utils.data import default_collate
+
     from data_prep.build import read_prep_config
-    from data_prep.dataset import holdout_split, label_index, load_windows, read_manifest
+    from data_prep.dataset import (
+        WindowDataset,
+        default_augment,
+        holdout_split,
+        label_index,
+        load_windows,
+        read_manifest,
+    )
     from mustache import checkpoint
     from mustache.device import resolve_device
+    from mustache.errors import BadInput
 
     t0 = time.time()
     dev = resolve_device(device)
@@ -196,6 +169,8 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
     keep = sorted({i for i in train_idx if records[i].get("label")}
                   | {i for i in held_idx if records[i].get("label")}
                   | {i for pairs in extra.values() for i, lab in pairs if lab >= 0})
+    if not keep:
+        raise BadInput(f"{dataset_dir}: training needs labelled faces of both classes")
     log(f"loading {len(keep)} windows ...")
     data = load_windows(dataset_dir, [records[i] for i in keep])
     pos_of = {r: j for j, r in enumerate(keep)}
@@ -203,7 +178,7 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
     tr = tr[data.labels[tr] >= 0]
     he = np.array([pos_of[i] for i in keep if i in held_set and data.labels[pos_of[i]] >= 0])
     if len(tr) == 0 or len(set(data.labels[tr].tolist())) < 2:
-        raise ValueError(f"{dataset_dir}: training needs labelled faces of both classes")
+        raise BadInput(f"{dataset_dir}: training needs labelled faces of both classes")
     masks = data.masks if model_config.use_mask else None
     model = Classifier(model_config).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -211,6 +186,8 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=steps, pct_start=0.15)
     pos, neg = tr[data.labels[tr] == 1], tr[data.labels[tr] == 0]
     log(f"train: {len(neg)} clean, {len(pos)} mustache; held out: {len(he)} faces")
+    # each window and its mask augmented alike, on the CPU, repeatably from the seed
+    train_set = WindowDataset(data, default_augment(config.seed))
     dropped = 0
     for epoch in range(config.epochs):
         if config.drop_noisy > 0 and epoch == config.warmup_epochs:
@@ -224,8 +201,8 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
         total = 0.0
         for b in range(0, len(pick), config.batch):
             idx = np.sort(pick[b:b + config.batch])
-            x, m = augment(*to_tensor(data.windows[idx], data.masks[idx]), gen)
-            y = torch.from_numpy(data.labels[idx]).float()
+            batch = default_collate([train_set[i] for i in idx])
+            x, m, y = batch["window"], batch["mask"], batch["label"].float()
             x, y = paint_fakes(x, m, y, config.fake_negatives, gen)
             m = m if model_config.use_mask else None
             y = y * (1 - 2 * config.label_smoothing) + config.label_smoothing
@@ -251,10 +228,10 @@ def train_classifier(dataset_dir: str | Path, out_path: str | Path,
                          heldout, subsets, time.time() - t0)
     checkpoint.save(out_path, {
         "kind": checkpoint.CLASSIFIER_KIND, "version": 1,
-        "classifier_config": asdict(model_config),
+        "classifier_config": to_dict(model_config),
         "classifier": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "prep_config": asdict(read_prep_config(dataset_dir)),
-        "train_config": asdict(config),
+        "prep_config": to_dict(read_prep_config(dataset_dir)),
+        "train_config": to_dict(config),
         "metrics": {"heldout": asdict(heldout), **{k: asdict(v) for k, v in subsets.items()}},
     })
     return result
@@ -285,41 +262,19 @@ class FaceScore:
     score: float  # mustache-ness in [0, 1]
 
 
-def _tuples(x):
-    return tuple(_tuples(v) for v in x) if isinstance(x, list | tuple) else x
-
-
-def prep_config_from_dict(d: dict):
-    """The ``PrepConfig`` stored in a checkpoint (unknown keys ignored, lists -> tuples)."""
-    from dataclasses import fields
-
-    from data_prep.align import AlignConfig
-    from data_prep.build import PrepConfig
-    from data_prep.landmarks import DetectorConfig
-    from data_prep.region import RegionConfig
-
-    def make(cls, v):
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: _tuples(x) for k, x in (v or {}).items() if k in names})
-
-    return PrepConfig(align=make(AlignConfig, d.get("align")),
-                      region=make(RegionConfig, d.get("region")),
-                      detector=make(DetectorConfig, d.get("detector")))
-
-
 def load_classifier(path: str | Path) -> tuple[Classifier, dict]:
     """A classifier checkpoint -> (the model on the CPU, in eval mode, frozen; the checkpoint).
-    Raises MustacheError when the file is not a classifier or does not match its config."""
+    Raises BadInput when the file is not a classifier or does not match its config."""
     from mustache import checkpoint
-    from mustache.errors import MustacheError
+    from mustache.errors import BadInput
 
     ckpt = checkpoint.load(path, checkpoint.CLASSIFIER_KIND)
     try:
-        model = Classifier(checkpoint.config_from_dict(ClassifierConfig, ckpt["classifier_config"]))
+        model = Classifier(from_dict(ClassifierConfig, ckpt["classifier_config"]))
         model.load_state_dict(ckpt["classifier"])
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise MustacheError(f"{path}: checkpoint does not match the classifier "
-                            f"({type(e).__name__})") from None
+        raise BadInput(f"{path}: checkpoint does not match the classifier "
+                       f"({type(e).__name__})") from None
     return model.eval().requires_grad_(False), ckpt
 
 
@@ -332,17 +287,18 @@ class Scorer:
     """
 
     def __init__(self, path: str | Path | None = None, device: str = "cpu"):
+        from data_prep.build import PrepConfig
         from mustache.device import resolve_device
-        from mustache.errors import MustacheError
+        from mustache.errors import BadInput
 
         path = DEFAULT_WEIGHTS if path is None else Path(path)
         model, ckpt = load_classifier(path)
         self.config = model.config
         try:
-            self.prep = prep_config_from_dict(ckpt.get("prep_config") or {})
+            self.prep = from_dict(PrepConfig, ckpt.get("prep_config") or {})
         except (KeyError, TypeError, ValueError) as e:
-            raise MustacheError(f"{path}: checkpoint does not match the classifier "
-                                f"({type(e).__name__})") from None
+            raise BadInput(f"{path}: checkpoint does not match the classifier "
+                           f"({type(e).__name__})") from None
         self.path = path
         self.device = resolve_device(device)
         self.model = model.to(self.device)

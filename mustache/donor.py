@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import indices as ix
+from data_prep.landmarks import FaceDetector
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
 from mustache.apply import ApplyOptions, ApplyResult, as_rgb
-from mustache.errors import EXIT_USAGE, MustacheError
+from mustache.errors import BadInput
 
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
 # upper-lip contours, the lower lip (the region droops beside the mouth corners), cheeks
@@ -212,10 +213,10 @@ def _donor_rgb(donor) -> np.ndarray:
     """as_rgb, with errors that say it is the donor."""
     try:
         return as_rgb(donor)
-    except MustacheError as e:
-        raise MustacheError(f"donor {e}", EXIT_USAGE) from None
+    except BadInput as e:  # names the file
+        raise BadInput(f"donor {e}") from None
     except ValueError as e:
-        raise MustacheError(f"donor: {e}", EXIT_USAGE) from None
+        raise BadInput(f"donor: {e}") from None
 
 
 def _lip_problem(points: np.ndarray, shape: tuple[int, int], config: DonorConfig) -> str | None:
@@ -255,14 +256,15 @@ class DonorTransfer:
 
     ``donor``: RGB uint8 (H, W, 3) or a path. ``donor_face``: which face (largest first),
     default the largest. ``detector``: a :class:`data_prep.landmarks.FaceDetector` to share;
-    one is made (and closed by :meth:`close`) when None. ``check_existing``: leave target
-    faces that already have a mustache (the shipped classifier) unless ``options.force``. Raises :class:`MustacheError` when
+    one is made (and closed by :meth:`close`) when None, reaching faces ``min_face`` px wide. ``check_existing``: leave target
+    faces that already have a mustache (the shipped classifier) unless ``options.force``. Raises :class:`BadInput` when
     the donor holds no such face or its upper lip is not visible.
     """
 
-    def __init__(self, donor, donor_face: int | None = None, detector=None,
-                 config: DonorConfig = DonorConfig(), check_existing: bool = True, hair=None):
-        from data_prep.landmarks import MediaPipeDetector
+    def __init__(self, donor, donor_face: int | None = None, detector: FaceDetector | None = None,
+                 config: DonorConfig = DonorConfig(), check_existing: bool = True, hair=None,
+                 min_face: float = 40.0):
+        from data_prep.landmarks import DetectorConfig, MediaPipeDetector
         from mustache.apply import shipped_scorer
         from mustache.hair import HairConfig
 
@@ -272,7 +274,8 @@ class DonorTransfer:
         self.hair = hair or HairConfig(prior=0.0)
         self.scorer = None
         self._own = detector is None
-        self.detector = MediaPipeDetector() if detector is None else detector
+        self.detector = (MediaPipeDetector(DetectorConfig(min_face=min_face)) if detector is None
+                         else detector)
         try:
             image = _donor_rgb(donor)
             found = self._pick(image, donor_face)
@@ -295,14 +298,14 @@ class DonorTransfer:
     def _pick(self, image: np.ndarray, donor_face: int | None):
         faces = self.detector.detect(image)
         if not faces:
-            raise MustacheError("donor: no face found in the donor photo")
+            raise BadInput("donor: no face found in the donor photo")
         i = 0 if donor_face is None else int(donor_face)
         if not 0 <= i < len(faces):
-            raise MustacheError(f"donor: --donor-face {i} out of range (the donor photo has "
-                                f"{len(faces)} face{'s' if len(faces) > 1 else ''})")
+            raise BadInput(f"donor: --donor-face {i} out of range (the donor photo has "
+                           f"{len(faces)} face{'s' if len(faces) > 1 else ''})")
         problem = _lip_problem(faces[i].points, image.shape[:2], self.config)
         if problem:
-            raise MustacheError(f"donor: no visible upper lip ({problem})")
+            raise BadInput(f"donor: no visible upper lip ({problem})")
         return faces[i]
 
     def mirrored(self) -> DonorFace:
@@ -429,7 +432,7 @@ class DonorTransfer:
         if self._own and self.detector is not None:
             self.detector.close()
         self.detector = None
-        if getattr(self, "scorer", None) is not None:
+        if self.scorer is not None:
             self.scorer.close()
             self.scorer = None
 
@@ -456,7 +459,7 @@ def _photos(where) -> list[Path]:
             return sorted(q for q in p.rglob("*") if q.is_file() and is_image_path(q))
         if p.is_file():
             return [p]
-        raise MustacheError(f"not found: {p}")
+        raise BadInput(f"not found: {p}")
     return [Path(q) for q in where]
 
 
@@ -466,7 +469,7 @@ def cycle_pairs(targets, donors) -> Iterator[tuple[Path, Path]]:
     sequence of paths."""
     t, d = _photos(targets), _photos(donors)
     if not d:
-        raise MustacheError(f"no donor photos in {donors}")
+        raise BadInput(f"no donor photos in {donors}")
     for i, p in enumerate(t):
         yield p, d[i % len(d)]
 

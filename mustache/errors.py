@@ -1,19 +1,27 @@
-"""Errors the CLI turns into one line and an exit code (documented in the README)."""
+"""The expected failures, as types: what went wrong, never how to exit. The CLI alone turns them
+into exit codes (``mustache.cli.EXIT_CODES``, documented in the README).
+
+Raise :class:`BadInput` for anything the user gave (a file, a folder, an option, a checkpoint,
+a device), :class:`NoFace` when a photo holds no face, :class:`WorkFailed` when the work itself
+failed (a non-finite loss, some photos of a folder). A plain ``ValueError`` means a caller
+passed a bad argument (a bug when it comes from the CLI), so the CLI shows its traceback.
+"""
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # something went wrong while working (a photo failed in a folder run, NaN loss)
-EXIT_USAGE = 2  # bad input: missing file or folder, unreadable image, bad checkpoint, bad option
-EXIT_NO_FACE = 3  # `apply`/`score`: the photo holds no face; the photo is written back unchanged
-
 
 class MustacheError(Exception):
-    """An expected failure with a one-line message; ``exit_code`` is what the CLI exits with."""
+    """An expected failure with a one-line message (naming the file when there is one)."""
 
-    exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, exit_code: int | None = None):
-        super().__init__(message)
-        if exit_code is not None:
-            self.exit_code = exit_code
+class BadInput(MustacheError, ValueError):
+    """Bad input or usage: a missing or unreadable file, a bad option, checkpoint or device.
+    Also a ``ValueError``, so library callers that catch bad arguments catch it too."""
+
+
+class NoFace(MustacheError):
+    """The photo holds no face (`apply` has written it back unchanged)."""
+
+
+class WorkFailed(MustacheError):
+    """The input was fine but the work failed: a non-finite loss, photos of a folder run."""

@@ -13,23 +13,35 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 
 from data_prep import indices as ix
 
+if TYPE_CHECKING:
+    from mustache.apply import ApplyResult
+
 # Lip landmarks (MediaPipe FACEMESH_LIPS): a mustache may cover or reshape them.
 LIPS = frozenset(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER + ix.LOWER_LIP_OUTER
                  + (95, 88, 178, 87, 14, 317, 402, 318, 324))
 
-# (rgb photo, seed) -> rgb photo, or an object with .image (and .faces: mustache.apply's result)
-ApplyFn = Callable[[np.ndarray, int], object]
+class ApplyFn(Protocol):
+    """A mustache pipeline as evaluation runs it: ``mustache.apply`` or a stand-in in tests."""
+
+    def __call__(self, rgb: np.ndarray, seed: int) -> ApplyResult:
+        """RGB uint8 (H, W, 3) and a seed -> the edited photo and its faces."""
+        ...
+
+    def close(self) -> None: ...
+
+
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    holdout: float = 0.1  # the GAN trainer's held-out fraction of people (holdout_split)
+    holdout: float | None = None  # fraction of people held out; None: the checkpoint's own
     max_faces: int = 512  # held-out clean windows run through the generator
     max_photos: int = 64  # of which full photos run through the apply pipeline
     max_real: int = 2000  # real mustache windows for KID
@@ -70,27 +82,31 @@ class EvalReport:
         return d
 
 
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(N, 3, S, S) in [-1, 1] -> uint8 (N, S, S, 3)."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-
-
 @torch.no_grad()
 def generate_windows(generator, windows: np.ndarray, masks: np.ndarray, seed: int = 0,
                      batch: int = 32, device: torch.device | str = "cpu") -> np.ndarray:
     """Paint a mustache (label 1, seeded noise) into windows uint8 (N, S, S, 3) with masks uint8
     (N, S, S) -> uint8 (N, S, S, 3)."""
-    from mustache.classify import to_tensor
+    from data_prep.pixels import mask_to_model, to_model, to_uint8
 
     gen = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(windows), batch):
-        x, m = to_tensor(windows[i:i + batch], masks[i:i + batch])
+        x, m = to_model(windows[i:i + batch]), mask_to_model(masks[i:i + batch])
         noise = torch.randn(len(x), generator.config.noise_dim, generator=gen)
         label = torch.ones(len(x), dtype=torch.long)
         y = generator(x.to(device), m.to(device), label.to(device), noise.to(device))
-        out.append(_to_uint8(y))
+        out.append(to_uint8(y).cpu().numpy())
     return np.concatenate(out) if out else windows[:0]
+
+
+def holdout_of(ckpt: dict, where: str | Path) -> float:
+    """The share of people the run behind a GAN checkpoint (loaded from ``where``) held out, as
+    its train config records (a hand-made file without one: the trainer's default)."""
+    from mustache.train import TrainConfig, saved_config
+
+    saved = saved_config(ckpt, where)
+    return TrainConfig.holdout if saved is None else saved.holdout
 
 
 def heldout_clean(records: list[dict], fraction: float) -> list[dict]:
@@ -197,19 +213,15 @@ class _Pipeline:
         self._m.close()
 
 
-def default_apply_fn(model: str | Path, device: str = "auto") -> ApplyFn | None:
-    """The `apply` pipeline as ``(rgb, seed) -> ApplyResult``, or None while ``mustache.apply``
-    is not there (photo metrics are then skipped with a note)."""
-    try:
-        return _Pipeline(model, device)
-    except ImportError:
-        return None
+def default_apply_fn(model: str | Path, device: str = "auto") -> ApplyFn:
+    """The `apply` pipeline of ``model`` as an :class:`ApplyFn`."""
+    return _Pipeline(model, device)
 
 
 def _changed_elsewhere(result, records: list[dict]) -> list[tuple[int, int, int, int]]:
     """Photo boxes ``apply`` blended for faces prep did not keep (no manifest record near)."""
     boxes = []
-    for f in getattr(result, "faces", ()):
+    for f in result.faces:
         if not f.blended or f.region_box is None:
             continue
         if _match(_Box(tuple(f.box)), [_Box(tuple(r["box"])) for r in records]) is None:
@@ -234,28 +246,27 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
     from data_prep.image_io import atomic_write_bytes, save_image
     from mustache.checkpoint import load_generator
     from mustache.device import resolve_device
+    from mustache.errors import BadInput
     from mustache.metrics import kid, region_texture
 
     dev = resolve_device(device)
     notes: list[str] = []
     generator, ckpt = load_generator(model, dev)
-    from data_prep.build import read_prep_config
-
-    def plain(x):  # tuples and lists alike, as JSON has them
-        return json.loads(json.dumps(x))
-
-    theirs = (ckpt.get("prep_config") or {}).get("region")
-    if theirs is not None and plain(theirs) != plain(asdict(read_prep_config(dataset).region)):
+    from data_prep.build import PrepConfig, read_prep_config
+    from data_prep.config import from_dict
+    theirs = ckpt.get("prep_config")
+    if theirs and from_dict(PrepConfig, theirs).region != read_prep_config(dataset).region:
         notes.append("the model was trained on another window geometry than this dataset's")
+    holdout = config.holdout if config.holdout is not None else holdout_of(ckpt, model)
     records = read_manifest(dataset)
-    held = heldout_clean(records, config.holdout)[: config.max_faces]
+    held = heldout_clean(records, holdout)[: config.max_faces]
     if not held:
-        raise ValueError(f"{dataset}: no held-out clean faces (holdout {config.holdout})")
+        raise BadInput(f"{dataset}: no held-out clean faces (holdout {holdout})")
     data = load_windows(dataset, held)
     s = generator.config.size
     if data.windows.shape[1] != s or scorer.size != s:
-        raise ValueError(f"window sizes differ: dataset {data.windows.shape[1]}, generator {s}, "
-                         f"classifier {scorer.size}")
+        raise BadInput(f"window sizes differ: dataset {data.windows.shape[1]}, generator {s}, "
+                       f"classifier {scorer.size}")
     log(f"generating {len(held)} held-out clean windows ...")
     fake = generate_windows(generator, data.windows, data.masks, config.seed, config.batch, dev)
     use_mask = scorer.config.use_mask
@@ -320,17 +331,13 @@ def _photo_metrics(model, dataset, records, held, photo_dirs, config, device, ap
         return 0, None, None
     if apply_fn is None:
         apply_fn = default_apply_fn(model, device)
-        if apply_fn is None:
-            notes.append("photo metrics skipped: mustache.apply is not available")
-            return 0, None, None
     by_source: dict[str, list[dict]] = {}
     for r in records:
         by_source.setdefault(r["source"], []).append(r)
     try:
         return _measure_photos(dataset, by_source, held, photo_dirs, config, apply_fn, notes, log)
     finally:
-        if hasattr(apply_fn, "close"):
-            apply_fn.close()
+        apply_fn.close()
 
 
 def _measure_photos(dataset, by_source, held, photo_dirs, config, apply_fn, notes, log):
@@ -349,7 +356,7 @@ def _measure_photos(dataset, by_source, held, photo_dirs, config, apply_fn, note
                 missing += 1
                 continue
             result = apply_fn(before, config.seed + i)
-            after = getattr(result, "image", result)
+            after = result.image
             # every kept face of the photo may get a mustache: all their regions are "inside",
             # and so are the boxes apply blended for faces prep rejected
             faces = by_source[rec["source"]]
@@ -461,10 +468,10 @@ def hires_metrics(apply_fn: ApplyFn, photos: Sequence[Path], min_face: int = 400
             notes.append(f"{path}: {e}")
             continue
         result = apply_fn(before, seed + i)
-        after = getattr(result, "image", result)
+        after = result.image
         real = _photo_key(path) in REAL_HAIR
         n += 1
-        for f in getattr(result, "faces", ()):
+        for f in result.faces:
             lm = None if f.landmarks is None else np.asarray(f.landmarks, np.float64)
             if lm is None or not (f.blended or real):
                 continue

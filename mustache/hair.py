@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -64,6 +65,27 @@ class HairConfig:
     none_below: float = 40.0  # face width (px) below which the guide's change is kept as is
     opacity: float = 0.7  # alpha = 1 - exp(-opacity x covered area): a pixel-wide hair ~0.75
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
+    # soft photos: single hairs blurred to the photo's focus average into a flat smear, so
+    # from soft_from to soft_full px of focus blur hairs gather into bigger locks of fewer,
+    # thicker strands, locks differ in tone and length, and the shadow follows the locks
+    soft_from: float = 0.9
+    soft_full: float = 1.8
+    soft_locks: float = 1.5  # lock_size x (1 + this), at full softness
+    soft_thick: float = 1.2  # width x (1 + this), density / (1 + this)
+    soft_tone: float = 20.0  # L* spread between locks' colours at full softness
+    lock_length: float = 0.2  # lock-to-lock spread of length (a ragged, not a ruled, edge)
+    lock_tone: float = 0.3  # share of a lock's hairs that take its guide's colour (+ softness)
+
+
+class Flow(Protocol):
+    """A style's outline and hair flow on one face, in box pixels
+    (:class:`mustache.styles.StyleFit`)."""
+
+    mask: np.ndarray  # (h, w) float32 in [0, 1]: the style's feathered outline
+
+    def inside(self, points: np.ndarray) -> np.ndarray: ...  # (N, 2) -> (N,) the mask there
+
+    def direction(self, points: np.ndarray, natural: np.ndarray) -> np.ndarray: ...  # (N, 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +134,30 @@ def face_frame(xy: np.ndarray, face_cm: float = 14.0) -> FaceFrame:
                      max(width, 1.0) / (10 * face_cm))
 
 
+def softness(sigma: float, config: HairConfig = HairConfig()) -> float:
+    """0 on photos sharper than ``soft_from`` px of focus blur, 1 from ``soft_full`` px."""
+    t = (sigma - config.soft_from) / max(config.soft_full - config.soft_from, 1e-6)
+    return float(min(max(t, 0.0), 1.0))
+
+
+def for_focus(config: HairConfig, soft: float) -> HairConfig:
+    """``config`` for a photo of ``softness`` soft (0-1): bigger, tighter locks of fewer,
+    thicker strands (the same ink), whose tone differs lock to lock, so the texture is
+    coarser than the photo's blur and survives it."""
+    from dataclasses import replace
+
+    if soft <= 0:
+        return config
+    k = 1 + config.soft_thick * soft
+    return replace(config, lock_size=round(config.lock_size * (1 + config.soft_locks * soft)),
+                   clump=max(config.clump, config.clump + (0.8 - config.clump) * soft),
+                   under=config.under * (1 - 0.5 * soft),
+                   density=config.density / k, min_width_px=config.min_width_px * k,
+                   width_mm=tuple(v * k for v in config.width_mm),
+                   lock_tone=config.lock_tone + (1 - config.lock_tone) * 0.8 * soft,
+                   lock_length=config.lock_length * (1 + soft))
+
+
 def hair_weight(face_width: float, config: HairConfig = HairConfig()) -> float:
     """0 below ``none_below`` px, 1 from ``full_at`` px, smooth between."""
     t = (face_width - config.none_below) / max(config.full_at - config.none_below, 1e-6)
@@ -158,45 +204,104 @@ def _lip_distance(points: np.ndarray, xy: np.ndarray, frame: FaceFrame) -> np.nd
     return np.interp(pu, lu[order], lv[order]) - pv
 
 
-def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: int,
-                 rng: np.random.Generator, config: HairConfig, layer: str) -> Strands:
-    """Hairs from (N, 2) box-pixel roots: direction by position across the face, length by
-    height above the lip, a curl, a taper width, one of ``groups`` palette colours."""
-    n = len(roots)
-    mm = frame.px_per_mm
-    u = np.clip(((roots - frame.philtrum) @ frame.right) / frame.half_mouth, -1.6, 1.6)
+def _natural_angle(points: np.ndarray, frame: FaceFrame, config: HairConfig
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) box px -> (angle from "down", radians, outward positive x side; side +-1):
+    hairs grow down at the philtrum and turn outward toward the mouth corners."""
+    u = np.clip(((points - frame.philtrum) @ frame.right) / frame.half_mouth, -1.6, 1.6)
     side = np.where(u >= 0, 1.0, -1.0)
     a0, a1 = np.radians(config.spread_deg)
-    ang = side * (a0 + (a1 - a0) * np.minimum(np.abs(u), 1.0) ** 0.9)
+    return side * (a0 + (a1 - a0) * np.minimum(np.abs(u), 1.0) ** 0.9), side
+
+
+def _unit(ang: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """(N,) angles from "down" (positive toward the face's right) -> (N, 2) box px."""
+    return np.cos(ang)[:, None] * frame.down + np.sin(ang)[:, None] * frame.right
+
+
+def _turn(d: np.ndarray, ang: np.ndarray) -> np.ndarray:
+    """(N, 2) vectors turned by (N,) radians."""
+    c, s = np.cos(ang), np.sin(ang)
+    return np.stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]], 1)
+
+
+def _follow(roots: np.ndarray, length: np.ndarray, jit: np.ndarray, frame: FaceFrame,
+            config: HairConfig, flow: Flow, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """A style's hairs: two half-steps along its flow field (so hairs bend with it), cut
+    where they would leave its outline (plus a little overhang). -> (mid, tip) (N, 2)."""
+    def step(p):
+        nat, _ = _natural_angle(p, frame, config)
+        return _turn(flow.direction(p, _unit(nat, frame)), jit)
+
+    d0 = step(roots)
+    mid = roots + 0.5 * length[:, None] * d0
+    d1 = step(mid)
+    # march along the path: the first sample outside the outline ends the hair
+    f = np.arange(1, 9) / 8.0  # (8,)
+    path = np.where(f[None, :, None] <= 0.5,
+                    roots[:, None] + (f[None, :, None] * length[:, None, None]) * d0[:, None],
+                    mid[:, None] + ((f[None, :, None] - 0.5) * length[:, None, None]) * d1[:, None])
+    out = flow.inside(path.reshape(-1, 2)).reshape(len(roots), -1) < 0.35
+    first = np.where(out.any(1), out.argmax(1), len(f))  # samples kept
+    keep = np.clip(first / len(f) + config.overhang * rng.uniform(0, 1, len(roots)), 0.2, 1.0)
+    length = length * keep
+    mid = roots + 0.5 * length[:, None] * d0
+    return mid, mid + 0.5 * length[:, None] * d1
+
+
+def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: int,
+                 rng: np.random.Generator, config: HairConfig, layer: str,
+                 flow: Flow | None = None) -> Strands:
+    """Hairs from (N, 2) box-pixel roots: direction by position across the face, length by
+    height above the lip, a curl, a taper width, one of ``groups`` palette colours. With a
+    style's ``flow``: direction along its flow, length from ``length_mm``, cut at its
+    outline."""
+    n = len(roots)
+    mm = frame.px_per_mm
+    nat, side = _natural_angle(roots, frame, config)
     # short under-layer hairs lie every which way; long top strands follow the growth field
     jitter = config.angle_jitter_deg * (config.under_jitter if layer == "under" else 1.0)
-    ang += rng.normal(0, math.radians(jitter), n)
+    ang = nat + rng.normal(0, math.radians(jitter), n)
     ang = np.clip(ang, -1.4, 1.4)  # hairs never grow up toward the nose (80 degrees at most)
     # down, turned outward (toward the viewer's right for the right side)
-    direction = (np.cos(ang)[:, None] * frame.down + np.sin(ang)[:, None] * frame.right)
-    lip_h = max(float(np.linalg.norm(xy[0] - xy[13])), 0.05 * frame.width)
-    reach = _lip_distance(roots, xy, frame) + config.overhang * lip_h * rng.uniform(0.2, 1.0, n)
+    direction = _unit(ang, frame)
     lo, hi = config.length_mm[0] * mm, config.length_mm[1] * mm
-    length = np.clip(reach / np.maximum(np.cos(ang), 0.35), lo, hi)
+    if flow is None:
+        lip_h = max(float(np.linalg.norm(xy[0] - xy[13])), 0.05 * frame.width)
+        reach = _lip_distance(roots, xy, frame) + config.overhang * lip_h * rng.uniform(0.2, 1.0, n)
+        length = np.clip(reach / np.maximum(np.cos(ang), 0.35), lo, hi)
+    else:
+        length = rng.uniform(lo, hi, n)
     if layer == "under":  # short, fine hairs that fill the skin between the long ones
         length *= rng.uniform(0.3, 0.6, n)
     else:
         length *= rng.uniform(0.8, 1.1, n)
-    tip = roots + length[:, None] * direction
-    # clumping: tips pulled toward the tip offset of their lock's guide hair (the lock's first)
+    # locks: neighbouring roots share a guide hair (the lock's first); a lock's hairs are of
+    # a length and mostly of a colour, so locks differ from each other as real ones do
+    g = _locks(roots, config.lock_size, rng)
+    length *= np.exp(rng.normal(0, config.lock_length, n))[g]
+    group = rng.integers(0, groups, n)
+    if layer == "top":  # (short under-layer hairs of one tone make blotches, not locks)
+        group = np.where(rng.uniform(0, 1, n) < config.lock_tone, group[g], group)
+    if flow is None:
+        tip = roots + length[:, None] * direction
+        centre = None
+    else:
+        centre, tip = _follow(roots, length, ang - nat, frame, config, flow, rng)
+        d = tip - roots
+        direction = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+        length = np.linalg.norm(d, axis=1)
+    # clumping: tips pulled toward the tip offset of their lock's guide hair
     if config.clump > 0 and n > 1:
-        locks = max(1, n // config.lock_size)
-        guide = rng.choice(n, locks, replace=False)
-        from scipy.spatial import cKDTree
-
-        _, which = cKDTree(roots[guide]).query(roots)
-        g = guide[which]
         pull = config.clump * rng.uniform(0.5, 1.0, n)[:, None]
         tip = tip + pull * ((roots + (tip[g] - roots[g])) - tip)
     # curl: the midpoint bends sideways, outward and down for most hairs
     normal = np.stack([-direction[:, 1], direction[:, 0]], 1) * side[:, None]
     bend = rng.normal(config.curl, config.curl, n) * length
-    mid = 0.5 * (roots + tip) + bend[:, None] * normal
+    # a style's hair passes through its bent midpoint: the control point is set so it does
+    mid = (0.5 * (roots + tip) if centre is None else 2 * centre - 0.5 * (roots + tip)) \
+        + bend[:, None] * normal
     w0, w1 = config.width_mm
     # widths vary a lot from hair to hair (and so their darkness): a mustache of equal hairs
     # reads as a uniform mass
@@ -204,7 +309,20 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     # no thinner than min_width_px: sub-pixel hairs all fade to the same faint tone; fewer,
     # thicker ones (see thin_factor) keep the same darkness and stay legible
     width = np.maximum(width, config.min_width_px)
-    return Strands(roots, mid, tip, width.astype(np.float32), rng.integers(0, groups, n))
+    return Strands(roots, mid, tip, width.astype(np.float32), group)
+
+
+def _locks(roots: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """(N, 2) roots -> (N,) index of each one's lock guide: the nearest of N / ``size``
+    roots drawn at random (itself for a guide)."""
+    from scipy.spatial import cKDTree
+
+    n = len(roots)
+    if n < 2:
+        return np.arange(n)
+    guide = rng.choice(n, max(1, n // max(size, 1)), replace=False)
+    _, which = cKDTree(roots[guide]).query(roots)
+    return guide[which]
 
 
 def palette(colours: np.ndarray, groups: int = 4) -> np.ndarray:
@@ -292,8 +410,8 @@ def noise_sigma(grey: np.ndarray, mask: np.ndarray) -> float:
 # ---------------------------------------------------------------- the stage
 
 def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks: np.ndarray,
-           colour: HairColour, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig()
-           ) -> HairResult:
+           colour: HairColour, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig(),
+           flow: Flow | None = None) -> HairResult:
     """Hairs over one face's mustache region, at the photo's resolution.
 
     ``photo`` RGB uint8 (h, w, 3): the region's box; ``change`` float32 (h, w, 3): the guide's
@@ -303,6 +421,9 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     ``colour``: the hair colour (its base under the shadow, its samples hair by hair).
     Returns the new box (float32, not clipped) and the hair layer's alpha; deterministic in
     ``seed``. Where the face is small the guide's change is returned mostly as it is.
+    ``flow``: a style's outline and hair flow (``support`` then its outline, grown): roots fill the
+    outline at ``config.prior`` (a share of full density) at least, more where the guide
+    darkens; hairs follow the style's flow and end at its outline.
     """
     import cv2
 
@@ -323,39 +444,49 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # GAN's change there turned the red lilac
     dark = np.minimum(luminance(change), 0)[..., None]
     change = change + lips[..., None] * (dark - change)
+    if flow is not None:  # the guide's change counts only inside the style's outline
+        change = change * support[..., None]
     if k == 0.0:
         return HairResult(base + change, np.zeros((h, w), np.float32), 0, 0.0)
     rng = np.random.default_rng([*np.atleast_1d(seed), 7])
     # the guide's darkening, low-passed: its shape and density, not its texture
     drop = np.maximum(-luminance(change), 0) * support
     drop = _smooth(drop, max(0.012 * frame.width, 1.0))
-    if config.prior > 0:  # a floor where every mustache grows: the GAN paints little over
+    guide = drop
+    if flow is not None:  # a style: its whole outline is the floor
+        drop = np.maximum(drop, config.prior * config.drop_ref * flow.mask)
+    elif config.prior > 0:  # a floor where every mustache grows: the GAN paints little over
         # wide-open, laughing mouths, and such faces still get a (sparser) mustache
         from data_prep.region import polygon_mask
 
         area = np.concatenate([xy[list(ix.UNDER_NOSE)], xy[list(ix.UPPER_LIP_OUTER)][::-1]])
         floor = _smooth(polygon_mask(area, (h, w)), 0.015 * frame.width)
         drop = np.maximum(drop, config.prior * config.drop_ref * floor * support)
+    # the photo's focus and grain, measured on the skin around the mustache: on a soft photo
+    # hairs gather into coarser locks (for_focus) whose texture survives the blur
+    fmask = (support > 0.3) & (lips < 0.5)
+    grey = luminance(base)
+    sigma = focus_sigma(grey, fmask)
+    soft = softness(sigma, config)
+    config = for_focus(config, soft)
     # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
     hair = _cap_darkness(colour.base[None], skin, config.darkest, config.lightest)[0]
-    pal = palette(_cap_darkness(colour.samples, skin, config.darkest, config.lightest),
-                  config.groups)
-    # shadow: an additive shift toward the hair colour, in proportion to the darkening
+    pal = _cap_darkness(_spread(palette(colour.samples, config.groups),
+                                config.soft_tone * soft), skin, config.darkest, config.lightest)
     gap = max(float(luminance(skin) - luminance(hair)), 20.0)
     fade = np.clip(support * 2, 0, 1)  # hairs and shadow fade out at the region's edge
-    # the shadow carries more of the mustache where single hairs are below the pixel size
-    share = config.small_shadow + k * (config.shadow - config.small_shadow)
-    cap = config.max_shadow * share / config.shadow
-    a = np.clip(share * drop / gap, 0, cap) * (1 - lips) * fade
-    shaded = base + a[..., None] * (hair - skin)
     # roots: where the guide darkens, fewer down the philtrum's centre, none on the lips
     # density follows the darkening smoothly (relative to this mustache's own core, but not
     # below drop_ref, so a faint guide stays sparse): edges thin out as real ones do
     ref = max(float(np.percentile(drop[support > 0.5], 90)) if (support > 0.5).any() else 0.0,
               config.drop_ref)
-    dens = np.clip(drop / ref, 0, 1) ** 1.5 * support * (1 - lips)
+    if flow is None:
+        dens = np.clip(drop / ref, 0, 1) ** 1.5 * support * (1 - lips)
+    else:  # the style's outline at the floor's density, the guide's darkening over it
+        f = config.prior
+        dens = (f + (1 - f) * np.clip(guide / ref, 0, 1) ** 1.5) * flow.mask ** 1.5 * (1 - lips)
     r = frame.right / frame.half_mouth
     u = ((np.arange(w, dtype=np.float32) - frame.philtrum[0]) * r[0])[None, :] + \
         ((np.arange(h, dtype=np.float32) - frame.philtrum[1]) * r[1])[:, None]
@@ -366,34 +497,45 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     layers = []
     for layer, count in (("under", int(n_top * config.under)), ("top", n_top)):
         roots = _sample(dens, count, rng)
-        layers.append(grow_strands(roots, xy, frame, len(pal), rng, config, layer))
-    # draw: under-layer, then top strands over it; blurred to the photo's focus
-    fmask = (support > 0.3) & (lips < 0.5)
-    grey = luminance(base)
-    sigma = focus_sigma(grey, fmask)
+        layers.append(grow_strands(roots, xy, frame, len(pal), rng, config, layer, flow))
     blur = math.sqrt(max(sigma ** 2 - 0.41 ** 2, 0.0))  # a bilinear splat's own sigma: 0.41 px
     grain = noise_sigma(grey, fmask)
     noise = rng.standard_normal((h, w, 1), np.float32) * grain if grain > 0 else 0
-    # both layers in one splat (palette groups 0..G-1 under, G..2G-1 top) and one blur
+    # both layers in one splat (palette groups 0..G-1 under, G..2G-1 top)
     g = len(pal)
     under, top = layers
     both = Strands(*(np.concatenate([getattr(under, f), getattr(top, f)])
                      for f in ("p0", "p1", "p2", "width")),
                    np.concatenate([under.group, top.group + g]))
     cov = np.moveaxis(splat(both, both.group, 2 * g, (h, w)), 0, -1)  # (h, w, 2G)
-    if blur > 0.05:
-        cov = cv2.GaussianBlur(np.ascontiguousarray(cov), (0, 0), blur).reshape(h, w, -1)
-    # one product gives each layer's colour x coverage and its coverage
+    # each layer's opacity (overlaps saturate) and colour x opacity, in the photo's sharp
+    # pixels, then blurred to its focus: saturating after the blur flattened dense hair
     ext = np.concatenate([pal, np.ones((g, 1), np.float32)], 1)  # (G, 4)
-    out = shaded
+    sharp = []
+    for i in range(2):
+        acc = cov[..., i * g:(i + 1) * g] @ ext  # (h, w, 4): colour x coverage, coverage
+        alpha = 1 - np.exp(-config.opacity * acc[..., 3:])
+        sharp.append(np.concatenate([acc[..., :3] * (alpha / np.maximum(acc[..., 3:], 1e-6)),
+                                     alpha], -1))
+    ink = np.concatenate(sharp, -1)  # (h, w, 8)
+    if blur > 0.05:
+        ink = cv2.GaussianBlur(ink, (0, 0), blur).reshape(h, w, -1)
+    # shadow: an additive shift toward the hair colour, in proportion to the darkening; on a
+    # soft photo it follows the locks (deeper under them, lighter between), not a flat fill
+    share = config.small_shadow + k * (config.shadow - config.small_shadow)
+    cap = config.max_shadow * share / config.shadow
+    a = np.clip(share * drop / gap, 0, cap) * (1 - lips) * fade
+    if soft > 0:
+        cover = _smooth(ink[..., 7], 0.4 * frame.px_per_mm)
+        top_q = float(np.percentile(cover[dens > 0], 90)) if (dens > 0).any() else 0.0
+        a *= 1 - 0.7 * soft * (1 - np.clip(cover / max(top_q, 1e-3), 0, 1))
+    out = base + a[..., None] * (hair - skin)
     alpha_all = np.zeros((h, w), np.float32)
     for i in range(2):
-        acc = cov[..., i * g:(i + 1) * g] @ ext  # (h, w, 4)
-        total = acc[..., 3]
-        colour = acc[..., :3] / np.maximum(total, 1e-6)[..., None] + noise  # + the grain
-        alpha = ((1 - np.exp(-config.opacity * total)) * fade)[..., None]  # overlaps saturate
-        out += alpha * (colour - out)
-        alpha_all = 1 - (1 - alpha_all) * (1 - alpha[..., 0])
+        alpha = ink[..., 4 * i + 3] * fade
+        colour = ink[..., 4 * i:4 * i + 3] / np.maximum(ink[..., 4 * i + 3:4 * i + 4], 1e-6) + noise
+        out += alpha[..., None] * (colour - out)
+        alpha_all = 1 - (1 - alpha_all) * (1 - alpha)
     result = base + k * (out - base) + (1 - k) * change
     return HairResult(result.astype(np.float32), alpha_all, sum(len(s) for s in layers), k)
 
@@ -423,6 +565,18 @@ def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float, lightes
     lab = rgb_to_lab(colours)  # (cv2's float Lab cost 23 ms a call here)
     skin_l = float(rgb_to_lab(skin)[0])
     lab[:, 0] = np.clip(lab[:, 0], darkest * skin_l, max(skin_l - lightest, darkest * skin_l))
+    return lab_to_rgb(lab).astype(np.float32)
+
+
+def _spread(colours: np.ndarray, tone: float) -> np.ndarray:
+    """(G, 3) RGB colours, lightest last, with their L* spread ``tone`` wider (evenly, from
+    -tone/2 for the darkest to +tone/2 for the lightest): locks of distinct tone."""
+    from mustache.haircolor import lab_to_rgb, rgb_to_lab
+
+    if tone <= 0 or len(colours) < 2:
+        return np.asarray(colours, np.float32)
+    lab = rgb_to_lab(colours)
+    lab[:, 0] += tone * (np.linspace(0, 1, len(colours)) - 0.5)
     return lab_to_rgb(lab).astype(np.float32)
 
 

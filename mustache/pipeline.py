@@ -5,7 +5,10 @@ window's resolution: the mustache's place, shape, density and darkness. :func:`r
 does the rest the same way for both: which faces to skip (not selected, too small, already
 bearded), the hair colour (the painter's own, ``--color``, or the person's eyebrows), the
 full-resolution hair stage (:mod:`mustache.hair`), ``strength`` (the share of the change
-kept) and the Poisson blend. Nothing outside a face's region support changes.
+kept) and the Poisson blend. Nothing outside a face's region support changes. A style
+(``options.style``, :mod:`mustache.styles`) other than natural replaces the support with its
+own feathered outline (which may reach the jaw or the cheeks) and sets the hairs' flow; the
+painter's change still sets their density inside it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from mustache.apply import ApplyOptions, ApplyResult, FaceResult, skip_reason
-from mustache.hair import HairConfig
+from mustache.hair import Flow, HairConfig
 from mustache.haircolor import HairColour
 
 FACIAL_HAIR = 0.5  # classifier score from which a face counts as already having a mustache
@@ -58,21 +61,52 @@ def hair_colour(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
     return painted.colour if painted.colour is not None else brow_colour(image, landmarks)
 
 
+def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options: ApplyOptions,
+           hair: HairConfig = HairConfig()) -> tuple[Painted, Flow | None]:
+    """The painter's work under ``options.style``: natural keeps it as it is (flow None);
+    another style moves it to the style's own box, (h, w) of a photo of ``shape``, with the
+    style's feathered outline as the support and the painter's change (what of it lies
+    inside) as the guide, and gives the style's flow there. ``points`` (478, 2+) photo px."""
+    from mustache.hair import face_frame
+    from mustache.styles import fit_style, style_box
+
+    style = options.style
+    if style.outline is None:
+        return painted, None
+    xy = np.asarray(points, np.float64)[:, :2]
+    mm = face_frame(xy, hair.face_cm).px_per_mm
+    x0, y0, x1, y1 = style_box(style, xy, mm, shape)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return painted, None
+    change = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    px0, py0, px1, py1 = painted.box
+    ix0, iy0, ix1, iy1 = max(x0, px0), max(y0, py0), min(x1, px1), min(y1, py1)
+    if ix1 > ix0 and iy1 > iy0:
+        change[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = \
+            painted.change[iy0 - py0:iy1 - py0, ix0 - px0:ix1 - px0]
+    fit = fit_style(style, xy - [x0, y0], (y1 - y0, x1 - x0), mm)
+    # nothing outside the outline changes, with or without the hair stage
+    return Painted((x0, y0, x1, y1), change * fit.mask[..., None], fit.support,
+                   painted.colour), fit
+
+
 def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options: ApplyOptions,
-               index: int = 0, hair: HairConfig = HairConfig()
+               index: int = 0, hair: HairConfig = HairConfig(), flow: Flow | None = None
                ) -> tuple[np.ndarray, np.ndarray, int, str | None]:
     """One face's patch over ``painted.box``: the hair stage (unless ``options.hair`` is off
     or the label asks for no mustache) over the painter's change, and ``strength``.
-    ``points`` (478, 2+) photo px. -> (patch uint8 (h, w, 3), blend alpha float32 (h, w),
-    hairs drawn, where the hair colour came from)."""
+    ``points`` (478, 2+) photo px; ``flow``: a style's outline and flow there (see
+    :func:`styled`). -> (patch uint8 (h, w, 3), blend alpha float32 (h, w), hairs drawn,
+    where the hair colour came from)."""
     from mustache.hair import render
 
     x0, y0, x1, y1 = painted.box
     here = image[y0:y1, x0:x1]
+    hair = options.style.hair_config(hair, options.length, options.thickness, options.curl)
     if options.hair and options.label == 1:
         colour = hair_colour(image, points, painted, options)
         r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],
-                   colour, seed=(options.seed, index), config=hair)
+                   colour, seed=(options.seed, index), config=hair, flow=flow)
         new, strands, source = r.patch, r.strands, colour.source
     else:
         new, strands, source = here.astype(np.float32) + painted.change, 0, None
@@ -123,7 +157,8 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
             if isinstance(p, str):
                 results[i] = FaceResult(**base, blended=False, note=p, mustache_before=before.get(i))
                 continue
-            patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair)
+            p, flow = styled(image.shape[:2], f.points, p, options, hair)
+            patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair, flow)
             # patches come from the original photo, so one face's blend never feeds another's
             out = blend_patch(out, patch, alpha, p.box, clone=options.clone, out=out)
             results[i] = FaceResult(**base, blended=True, region_box=tuple(p.box),

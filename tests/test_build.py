@@ -72,6 +72,23 @@ def test_manifest_and_files(synthetic_dataset):
     assert len(photos) == 1 and photos[0].endswith("synthetic_photos0")
 
 
+def test_prep_config_is_read_and_compared_as_a_config(tmp_path):
+    from data_prep.region import RegionConfig
+
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "ds"
+    a.mkdir(), b.mkdir()  # no photos: only prep_config.json is written
+    build_dataset(a, out)
+    old = json.loads((out / "prep_config.json").read_text())
+    del old["detector"]  # as an older version wrote it: fewer keys, and one since retired
+    old["retired"] = 1
+    (out / "prep_config.json").write_text(json.dumps(old))
+    assert read_prep_config(out) == PrepConfig()  # JSON lists back to tuples, defaults filled in
+    build_dataset(b, out)  # the same geometry: the folder is recorded, nothing refused
+    assert len(json.loads((out / "prep_config.json").read_text())["photos"]) == 2
+    with pytest.raises(ValueError, match="other face/window sizes"):
+        build_dataset(a, out, config=PrepConfig(region=RegionConfig(window_size=64)))
+
+
 def test_second_run_processes_nothing_new(synthetic_photos, tmp_path):
     out = tmp_path / "ds"
     first = build_dataset(synthetic_photos, out, from_folders)
@@ -133,5 +150,17 @@ def test_csv_labels_and_main_face_only(astronaut, tmp_path):
 
 
 def test_missing_and_unwritable(tmp_path, synthetic_photos):
-    with pytest.raises(FileNotFoundError):
+    import os
+
+    with pytest.raises(FileNotFoundError, match="nope: input folder not found"):
         build_dataset(tmp_path / "nope", tmp_path / "ds")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError):  # an output folder under a plain file
+        build_dataset(synthetic_photos, tmp_path / "file" / "ds")
+    if os.geteuid() != 0:  # root writes into read-only folders; the case above covers it then
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(PermissionError, match="ro: output folder is not writable"):
+            build_dataset(synthetic_photos, ro)
+        assert list(ro.iterdir()) == []

@@ -61,3 +61,19 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert ck.load(tmp_path / "a.pt")["v"] == 1  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["a.pt"]  # no temp file left
+
+
+def test_export_keeps_the_run_options(tmp_path):
+    """An exported file still says how its run was trained (`mustache eval` reads its hold-out)."""
+    from data_prep.config import to_dict
+    from mustache.train import TrainConfig, saved_config
+
+    cfg = TrainConfig(steps=9, batch_size=4, lr_g=1e-3, lr_d=1e-3, holdout=0.25, guide="g.pt")
+    _gan(tmp_path)
+    full = ck.load(tmp_path / "run")
+    ck.save(tmp_path / "run" / "checkpoints" / "latest.pt", {**full, "train_config": to_dict(cfg)})
+    ck.export_generator(tmp_path / "run", tmp_path / "small.pt")
+    assert saved_config(ck.load(tmp_path / "small.pt"), "small.pt") == cfg
+    assert saved_config(full, "x") is None  # a hand-made file records none
+    with pytest.raises(MustacheError, match="bad.pt: its train_config does not fit"):
+        saved_config({"train_config": {"holdout": 0.1}}, "bad.pt")  # no steps, no lrs

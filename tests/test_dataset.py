@@ -21,7 +21,7 @@ def test_windows_load_once_into_memory(synthetic_dataset):
 
 
 def test_items_are_model_ready(synthetic_dataset):
-    ds = WindowDataset(load_windows(synthetic_dataset), default_augment(128))
+    ds = WindowDataset(load_windows(synthetic_dataset), default_augment(seed=0))
     item = ds[0]
     assert item["window"].shape == (3, 128, 128) and item["window"].dtype == torch.float32
     assert -1.0 <= item["window"].min() and item["window"].max() <= 1.0
@@ -36,12 +36,22 @@ def test_augmentation_moves_window_and_mask_together(synthetic_dataset):
 
     ws = load_windows(synthetic_dataset)
     pictures = np.repeat(ws.masks[:, :, :, None], 3, axis=3)
-    ds = WindowDataset(WindowSet(pictures, ws.masks, ws.labels, ws.records), default_augment(128))
+    ds = WindowDataset(WindowSet(pictures, ws.masks, ws.labels, ws.records), default_augment(seed=0))
     for i in range(6):
         item = ds[i]
         w = item["window"].mean(0).flatten()
         m = item["mask"][0].flatten()
         assert np.corrcoef(w.numpy(), m.numpy())[0, 1] > 0.97
+
+
+def test_augmentation_repeats_with_its_seed(synthetic_dataset):
+    """The classifier's training batches are repeatable from its seed."""
+    ws = load_windows(synthetic_dataset)
+    a, b, c = (WindowDataset(ws, default_augment(seed=s)) for s in (0, 0, 1))
+    first = [a[i]["window"] for i in range(4)]
+    assert all(torch.equal(x, b[i]["window"]) for i, x in enumerate(first))
+    assert not all(torch.equal(x, c[i]["window"]) for i, x in enumerate(first))
+    assert not all(torch.equal(x, WindowDataset(ws)[i]["window"]) for i, x in enumerate(first))
 
 
 def test_holdout_is_by_person_and_stable():

@@ -75,7 +75,11 @@ def test_held_out_lfw_men_get_mustaches(mustacher, scorer):
             and float(r["p_Mustache"]) < 0.05 and float(r["p_No_Beard"]) > 0.9]
     recs = [{"source": r["file"], "person": person_of(r["file"].removeprefix("images/"))}
             for r in rows]
-    _, held = holdout_split(recs, 0.1)
+    from mustache.apply import DEFAULT_MODEL
+    from mustache.checkpoint import load
+    from mustache.evaluate import holdout_of
+
+    _, held = holdout_split(recs, holdout_of(load(DEFAULT_MODEL), DEFAULT_MODEL))
     picked, people = [], set()
     for i in held:
         if recs[i]["person"] not in people:

@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from mustache import checkpoint
+from mustache.apply import ApplyResult
 from mustache.classify import Scorer
 from mustache.cli import app
 from mustache.evaluate import EvalConfig, evaluate, generate_windows, outside_change
@@ -54,15 +55,39 @@ def test_generated_windows_change_only_the_region(tiny_models, synthetic_dataset
     assert not np.array_equal(out, data.windows[:3])
 
 
+class _Judge:
+    """A Scorer whose scores are known: 0.1 for a window of the dataset as it is, and for the
+    i-th generated one 0.9 when i is a multiple of 3, else 0.2 (features: the real ones)."""
+
+    def __init__(self, scorer, originals: np.ndarray):
+        self.scorer, self.originals = scorer, originals
+
+    def __getattr__(self, name):
+        return getattr(self.scorer, name)
+
+    def score_windows(self, windows, masks=None):
+        return np.array([0.1 if any(np.array_equal(w, o) for o in self.originals)
+                         else 0.9 if i % 3 == 0 else 0.2 for i, w in enumerate(windows)])
+
+
 def test_window_metrics_without_photos(tiny_models, synthetic_dataset, tmp_path):
+    from data_prep.dataset import load_windows
+
     gan, clf = tiny_models
     with Scorer(clf) as s:
-        r = evaluate(gan, synthetic_dataset, s, out_dir=tmp_path, config=CONFIG)
-    assert r.faces >= 1 and 0 <= r.mustache_rate <= 1 and np.isfinite(r.kid)
+        r = evaluate(gan, synthetic_dataset, _Judge(s, load_windows(synthetic_dataset).windows),
+                     out_dir=tmp_path, config=CONFIG)
+    # the rate counts the generated windows scored over 0.5, the clean rate the same windows
+    # before generation
+    hits = [i % 3 == 0 for i in range(r.faces)]
+    assert r.faces >= 3 and r.mustache_rate == pytest.approx(np.mean(hits))
+    assert r.mean_score == pytest.approx(np.mean([0.9 if h else 0.2 for h in hits]))
+    assert r.clean_rate == 0.0 and np.isfinite(r.kid)
     # the synthetic clean windows are the painted ones' faces: some skin detail, below the
     # painted mustaches' strands
     assert 0 < r.texture_before < 1 and r.texture > 0
-    assert r.photos == 0 and r.outside_change is None and any("photo" in n for n in r.notes)
+    assert r.photos == 0 and r.outside_change is None
+    assert any("no --photos folder" in n for n in r.notes)
     assert not any("geometry" in n for n in r.notes)
     assert json.loads((tmp_path / "report.json").read_text())["faces"] == r.faces
     assert (tmp_path / "contact_sheet.png").is_file()
@@ -72,10 +97,10 @@ def test_photo_metrics_with_stand_in_pipelines(tiny_models, synthetic_dataset, s
     gan, clf = tiny_models
     with Scorer(clf) as s:
         same = evaluate(gan, synthetic_dataset, s, [synthetic_photos], config=CONFIG,
-                        apply_fn=lambda rgb, seed: rgb.copy())
+                        apply_fn=_StandIn(lambda rgb, seed: ApplyResult(rgb.copy())))
         brighter = evaluate(gan, synthetic_dataset, s, [synthetic_photos], config=CONFIG,
-                            apply_fn=lambda rgb, seed: np.clip(rgb.astype(int) + 10, 0, 255
-                                                               ).astype(np.uint8))
+                            apply_fn=_StandIn(lambda rgb, seed: ApplyResult(
+                                np.clip(rgb.astype(int) + 10, 0, 255).astype(np.uint8))))
     assert same.photos >= 1 and same.outside_change == 0.0
     assert same.landmark_drift == pytest.approx(0.0, abs=1e-6)
     assert 8 <= brighter.outside_change <= 10
@@ -99,12 +124,15 @@ def test_eval_cli_compares_checkpoints(tiny_models, synthetic_dataset, synthetic
                             "--compare", str(tmp_path / "one" / "report.json"), *args])
     assert r.exit_code == 0, r.output
     assert r.output.count(str(gan)) >= 3  # three table rows
-    # with photos: the real apply pipeline when mustache.apply exists, else a note
+    # with photos: the real apply pipeline measures one photo
     r = runner.invoke(app, ["eval", str(gan), "--out", str(tmp_path / "p"), "--photos",
                             str(synthetic_photos), "--max-photos", "1", *args])
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "p" / "report.json").read_text())
-    assert rep["photos"] == 1 or any("apply" in n for n in rep["notes"])
+    assert rep["photos"] == 1, rep["notes"]
+    assert rep["outside_change"] is not None and 0 <= rep["outside_change"] < 0.5  # (0 seen)
+    assert rep["landmark_drift"] is not None and 0 <= rep["landmark_drift"] < 5  # % (0.65 seen)
+    assert not any("skipped" in n for n in rep["notes"])
     r = runner.invoke(app, ["eval", str(tmp_path / "missing.pt"), *args])
     assert r.exit_code == 2 and "not found" in r.output
 
@@ -129,25 +157,34 @@ def hires_dir(tmp_path_factory, astronaut):
 
 @pytest.fixture(scope="module")
 def stranded_apply(detector):
-    """A stand-in for Mustacher.apply: dark strands over the mustache area of the largest face,
-    and an ApplyResult-like answer."""
-    from types import SimpleNamespace
-
+    """A stand-in for Mustacher.apply: dark strands over the mustache area of the largest face."""
+    from mustache.apply import ApplyResult, FaceResult
     from mustache.photo_metrics import mouth_masks
     from tests.test_photo_metrics import _full, strands
 
     def apply(rgb, seed):
         found = detector.detect(rgb)
         if not found:
-            return SimpleNamespace(image=rgb.copy(), faces=())
+            return ApplyResult(rgb.copy())
         lm = found[0].points[:, :2].astype(np.float32)
         m = mouth_masks(lm, rgb.shape)
         out = strands(rgb, _full(m, m.mustache, rgb.shape), lm, seed=seed)
-        face = SimpleNamespace(index=0, box=tuple(found[0].box), blended=True, landmarks=lm,
-                               region_box=None)
-        return SimpleNamespace(image=out, faces=(face,))
+        return ApplyResult(out, (FaceResult(0, tuple(found[0].box), True, landmarks=lm),))
 
-    return apply
+    return _StandIn(apply)
+
+
+class _StandIn:
+    """An :class:`mustache.evaluate.ApplyFn` around a function (rgb, seed) -> ApplyResult."""
+
+    def __init__(self, fn):
+        self.fn, self.closed = fn, False
+
+    def __call__(self, rgb, seed):
+        return self.fn(rgb, seed)
+
+    def close(self):
+        self.closed = True
 
 
 def test_hires_photos_real_hair_first_then_each_folder_in_turn(tmp_path):
@@ -195,3 +232,28 @@ def test_eval_cli_hires_only(tiny_models, hires_dir, stranded_apply, tmp_path, m
     r = CliRunner().invoke(app, ["eval", str(gan), "--data", str(tmp_path / "none"), "--hires",
                                  str(tmp_path / "missing")])
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_holdout_is_the_one_the_checkpoint_records(tiny_models, synthetic_dataset, tmp_path):
+    """Eval measures on the people the run held out: its checkpoint (or the exported file's
+    source) says what fraction; an explicit EvalConfig.holdout overrides it."""
+    from dataclasses import replace
+
+    from data_prep.config import to_dict
+    from mustache.errors import BadInput
+    from mustache.train import TrainConfig
+
+    gan, clf = tiny_models
+    ck = checkpoint.load(gan)
+    run_cfg = to_dict(TrainConfig(steps=1, batch_size=2, lr_g=1e-3, lr_d=1e-3, holdout=0.5))
+    checkpoint.save(tmp_path / "run.pt", {**ck, "train_config": run_cfg})
+    checkpoint.save(tmp_path / "small.pt", {**ck, "source": {"train_config": run_cfg}})
+    config = EvalConfig(max_faces=8, kid_subsets=5, sheet_pairs=4)  # no holdout: the model's
+    with Scorer(clf) as s:
+        for model in ("run.pt", "small.pt"):  # 0.5 holds out the 8 clean faces
+            assert evaluate(tmp_path / model, synthetic_dataset, s, config=config).faces == 8
+        # none recorded: the trainer's default 0.1, which holds out nobody here
+        with pytest.raises(BadInput, match=r"no held-out clean faces \(holdout 0.1\)"):
+            evaluate(gan, synthetic_dataset, s, config=config)
+        with pytest.raises(BadInput, match=r"\(holdout 0.2\)"):
+            evaluate(tmp_path / "run.pt", synthetic_dataset, s, config=replace(config, holdout=0.2))

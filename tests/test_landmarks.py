@@ -105,3 +105,51 @@ def test_a_small_tilted_face(detector, astronaut, degrees):
     eyes = faces[0].xy[[33, 263]]  # the eye line turns with the head
     angle = np.degrees(np.arctan2(*(eyes[1] - eyes[0])[::-1]))
     assert abs(angle + degrees) < 8
+
+
+@pytest.mark.parametrize("shape", [(768, 1024), (3000, 4000), (6000, 4000), (1080, 7000)])
+def test_search_views_hold_every_face_the_mesh_may_miss(shape):
+    """Every face from min_face up to the mesh's reach, anywhere (even cut by the border),
+    lies whole in some view and fills 0.1-0.45 of its side: the sizes where the full-range
+    detector finds faces (benchmarks/detect.py)."""
+    from data_prep.landmarks import DetectorConfig, search_views
+
+    config = DetectorConfig()
+    views = search_views(shape, config)
+    h, w = shape
+    rng = np.random.default_rng(0)
+    top = config.mesh_reach * max(h, w)
+    for _ in range(300):
+        fw = float(np.exp(rng.uniform(np.log(config.min_face), np.log(top))))
+        fh = 1.2 * fw
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        box = (cx - fw / 2, cy - fh / 2, cx + fw / 2, cy + fh / 2)
+        assert any(v[0] <= box[0] and v[1] <= box[1] and box[2] <= v[2] and box[3] <= v[3]
+                   and config.view_reach <= fw / max(v[2] - v[0], v[3] - v[1]) <= 0.45
+                   for v in views), (shape, box)
+
+
+def test_search_cost_grows_with_megapixels_and_small_photos_need_none():
+    from data_prep.landmarks import DetectorConfig, search_views
+
+    n3, n12, n48 = (len(search_views((h, w))) for h, w in ((1500, 2000), (3000, 4000), (6000, 8000)))
+    assert 3.2 < n12 / n3 < 4.8 and 3.5 < n48 / n12 < 4.5  # linear in the area
+    # a 250 px photo: the mesh alone reaches every face 40 px wide or more
+    assert search_views((250, 250)) == []
+    # a larger min_face: fewer views
+    assert len(search_views((3000, 4000), DetectorConfig(min_face=80))) < n12 / 3
+
+
+def test_views_pixels_repeat_the_edge_and_shrink():
+    from data_prep.landmarks import views_pixels
+
+    image = np.random.default_rng(1).integers(0, 255, (300, 400, 3), np.uint8)
+    views = [(-20, -20, 80, 80), (300, 200, 420, 320), (-50, -50, 450, 350)]
+    out = list(views_pixels(image, views, 192))
+    (a, ea), (b, eb), (c, ec) = out
+    assert a.shape == (100, 100, 3) and ea == (-20, -20, 80, 80)
+    assert np.array_equal(a[20:, 20:], image[:80, :80])  # the photo's own pixels
+    assert np.array_equal(a[5, 20:], image[0, :80])  # the edge row repeated
+    assert b.shape == (120, 120, 3) and np.array_equal(b[:100, :100], image[200:, 300:])
+    assert max(c.shape[:2]) == 192  # the whole photo's view, shrunk to the detector's input
+    assert ec[2] - ec[0] == pytest.approx(500, abs=3)

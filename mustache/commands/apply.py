@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from mustache.apply import ApplyOptions, Engine
 
 
 def apply(
@@ -13,7 +16,7 @@ def apply(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output photo (or folder for a folder). Default: <name>_mustache.<ext> beside the input (<folder>_mustache for a folder).")] = None,
     model: Annotated[Path | None, typer.Option(help="GAN checkpoint or run folder (default: the shipped mustache/weights/default.pt).")] = None,
     seed: Annotated[int, typer.Option(help="Noise seed: the same seed gives the same mustache.")] = 0,
-    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 leaves the photo as it is, 1 the full mustache.")] = 1.0,
+    strength: Annotated[float, typer.Option(help="0 leaves the photo as it is, 1 the full mustache.")] = 1.0,
     clone: Annotated[str, typer.Option(help="Blending: normal | mixed | alpha.")] = "normal",
     face: Annotated[list[int] | None, typer.Option(help="Only this face (0 = largest); repeat for several.")] = None,
     compare: Annotated[bool, typer.Option(help="Also write <out>_compare.<ext>: before | after.")] = False,
@@ -21,8 +24,13 @@ def apply(
     donor: Annotated[Path | None, typer.Option(help="Take a real mustache from this donor photo instead of the generator.")] = None,
     donor_face: Annotated[int | None, typer.Option(help="Which face of the donor photo (0 = largest).")] = None,
     color: Annotated[str | None, typer.Option("--color", help="Hair colour: black, dark-brown, brown, auburn, blonde, grey, white or #rrggbb (default: the person's eyebrows).")] = None,
+    style: Annotated[str, typer.Option(help="Mustache style: natural (the model's own), chevron, pencil, handlebar, walrus, horseshoe, toothbrush, english, fu_manchu, dali, imperial (`mustache styles` lists them).")] = "natural",
+    length: Annotated[float, typer.Option(help="Hair length, x the style's (0-4].")] = 1.0,
+    thickness: Annotated[float, typer.Option(help="Hair density, x the style's [0-4].")] = 1.0,
+    curl: Annotated[float, typer.Option(help="Curl, x the style's [0-4].")] = 1.0,
     force: Annotated[bool, typer.Option(help="Also paint faces that already have a mustache or beard (left unchanged by default).")] = False,
     hair: Annotated[bool, typer.Option("--hair/--no-hair", help="Draw single hairs at the photo's resolution (--no-hair: the model's window-sized change only).")] = True,
+    min_face: Annotated[float, typer.Option(help="Find and paint faces at least this wide (px). Finding small faces in a large photo costs time: about 0.1 s a megapixel for 40 px; at an eighth of the photo's long side or more only the quick pass runs.")] = 40.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
 ) -> None:
     """Put a mustache on every face: the model (or --donor) says where and how dense, single
@@ -33,46 +41,47 @@ def apply(
     import json
     import sys
 
-    from mustache.errors import EXIT_NO_FACE, EXIT_USAGE, MustacheError
+    from mustache.errors import BadInput, NoFace, WorkFailed
 
     if not src.exists():
-        raise MustacheError(f"{src}: not found")
+        raise BadInput(f"{src}: not found")
     if clone not in ("normal", "mixed", "alpha"):
-        raise MustacheError(f"--clone must be normal, mixed or alpha, got {clone!r}")
+        raise BadInput(f"--clone must be normal, mixed or alpha, got {clone!r}")
     if donor is not None and not donor.is_file():
-        raise MustacheError(f"{donor}: donor photo not found")
+        raise BadInput(f"{donor}: donor photo not found")
     say = (lambda s: typer.echo(s, err=True)) if json_out == "-" else typer.echo
 
     from mustache.apply import ApplyOptions
+    from mustache.styles import style_named
 
+    chosen = style_named(style)  # BadInput listing the choices
     try:
         options = ApplyOptions(seed=seed, strength=strength, clone=clone,
                                faces=tuple(face) if face else None, color=color, force=force,
-                               hair=hair)
-    except ValueError as e:
-        raise MustacheError(f"--color: {e}" if color else str(e)) from None
-    engine = _engine(model, device, donor, donor_face)
+                               hair=hair, min_face=min_face, style=chosen, length=length,
+                               thickness=thickness, curl=curl)
+    except ValueError as e:  # the options' own checks: each names the option and its value
+        raise BadInput(str(e)) from None
+    engine = _engine(model, device, donor, donor_face, min_face)
     try:
         if src.is_dir():
             dst = out or src.with_name(src.name + "_mustache")
             try:
                 dst.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise MustacheError(f"{dst}: cannot create the output folder ({e.strerror})") from None
-            report, code = _folder(engine, src, dst, options, compare, say)
+                raise BadInput(f"{dst}: cannot create the output folder ({e.strerror})") from None
+            report = _folder(engine, src, dst, options, compare, say)
+            failed, total, no_face = report["summary"]["failed"], len(report["photos"]), False
         else:
             dst = out or src.with_name(f"{src.stem}_mustache{src.suffix}")
             report = _one(engine, src, dst, options, compare)
             n = sum(f["blended"] for f in report["faces"])
-            if not report["faces"]:
-                say(f"{src}: no face found; wrote it unchanged to {dst}")
-                code = EXIT_NO_FACE
-            else:
+            failed, total, no_face = 0, 1, not report["faces"]
+            if report["faces"]:
                 say(f"wrote {dst} ({n} of {len(report['faces'])} face{'s' * (len(report['faces']) != 1)} changed)")
                 for f in report["faces"]:
                     if not f["blended"] and f["note"] != "not selected":
                         say(f"  face {f['index']} left as it is: {f['note']}")
-                code = 0
     finally:
         engine.close()
     if json_out is not None:
@@ -85,38 +94,36 @@ def apply(
             try:
                 atomic_write_bytes(json_out, text.encode())
             except OSError as e:
-                raise MustacheError(f"{json_out}: cannot write ({e.strerror})", EXIT_USAGE) from None
-    if code:
-        raise typer.Exit(code)
+                raise BadInput(f"{json_out}: cannot write ({e.strerror})") from None
+    if failed:  # each photo's reason is already on stderr
+        raise WorkFailed(f"{failed} of {total} photos under {src} failed")
+    if no_face:
+        raise NoFace(f"{src}: no face found; wrote it unchanged to {dst}")
 
 
-def _engine(model, device, donor, donor_face):
+def _engine(model, device, donor, donor_face, min_face: float) -> Engine:
     """The generator pipeline, or the donor transfer when a donor photo is given."""
     if donor is not None:
-        try:
-            from mustache.donor import DonorTransfer
-        except ImportError:
-            from mustache.errors import MustacheError
+        from mustache.donor import DonorTransfer
 
-            raise MustacheError("--donor needs mustache.donor, which this install lacks") from None
-        return DonorTransfer(donor, donor_face)
+        return DonorTransfer(donor, donor_face, min_face=min_face)
     from mustache.apply import Mustacher
 
-    return Mustacher(model, device)
+    return Mustacher(model, device, min_face=min_face)
 
 
-def _one(engine, src: Path, dst: Path, options, compare: bool) -> dict:
-    """One photo -> its report dict; MustacheError (exit 2) naming the file when it cannot be
-    read or written."""
+def _one(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool) -> dict:
+    """One photo -> its report dict; BadInput naming the file when it cannot be read or
+    written."""
     import numpy as np
 
     from data_prep.image_io import atomic_write_bytes, save_image
     from mustache.apply import as_rgb
-    from mustache.errors import EXIT_USAGE, MustacheError
+    from mustache.errors import BadInput
 
     image = as_rgb(src)
     result = engine.apply(image, options)
-    faces = [f.to_dict() if hasattr(f, "to_dict") else vars(f) for f in result.faces]
+    faces = [f.to_dict() for f in result.faces]
     try:
         if not faces and dst.suffix.lower() == src.suffix.lower():
             atomic_write_bytes(dst, src.read_bytes())  # no face: the very same file
@@ -126,21 +133,23 @@ def _one(engine, src: Path, dst: Path, options, compare: bool) -> dict:
             save_image(dst.with_name(f"{dst.stem}_compare{dst.suffix}"),
                        np.hstack([image, result.image]), quality=95)
     except (OSError, ValueError) as e:
-        why = getattr(e, "strerror", None) or str(e)
-        raise MustacheError(f"{dst}: cannot write ({why})", EXIT_USAGE) from None
+        why = (e.strerror if isinstance(e, OSError) else None) or str(e)
+        raise BadInput(f"{dst}: cannot write ({why})") from None
     return {"photo": str(src), "out": str(dst), "faces": faces,
-            "warnings": list(getattr(result, "warnings", ()))}
+            "warnings": list(result.warnings)}
 
 
-def _folder(engine, src: Path, dst: Path, options, compare: bool, say) -> tuple[dict, int]:
-    """Every photo under ``src`` -> the same relative path under ``dst``; failures are counted
-    and reported one line each, the rest still go through."""
+def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool,
+            say) -> dict:
+    """Every photo under ``src`` -> the same relative path under ``dst``; a photo that cannot
+    be read or written is reported in one line and counted (``summary.failed``), the rest still
+    go through."""
     import sys
 
     from tqdm import tqdm
 
     from data_prep.image_io import is_image_path
-    from mustache.errors import EXIT_FAILURE, MustacheError
+    from mustache.errors import MustacheError
 
     dst_res = dst.resolve()
     photos = sorted(p for p in src.rglob("*") if p.is_file() and is_image_path(p)
@@ -164,4 +173,4 @@ def _folder(engine, src: Path, dst: Path, options, compare: bool, say) -> tuple[
     say(f"processed {done} photo{'s' * (done != 1)}: {faces} face{'s' * (faces != 1)} changed, "
         f"{no_face} without a face, {len(failed)} failed -> {dst}")
     summary = {"processed": done, "faces": faces, "no_face": no_face, "failed": len(failed)}
-    return {"summary": summary, "photos": reports}, EXIT_FAILURE if failed else 0
+    return {"summary": summary, "photos": reports}

@@ -28,7 +28,7 @@ def eval(  # noqa: A001 - the command is called `eval`
     compare: Annotated[list[Path] | None, typer.Option(help="Earlier report.json files to add to the table (repeatable).")] = None,
     max_faces: Annotated[int, typer.Option(help="Held-out clean windows to generate.")] = 512,
     max_photos: Annotated[int, typer.Option(help="Photos to run through `apply`.")] = 64,
-    holdout: Annotated[float, typer.Option(help="Held-out fraction of people (as in training).")] = 0.1,
+    holdout: Annotated[float | None, typer.Option(help="Held-out fraction of people, to override the one each checkpoint's run held out.", show_default="the checkpoint's")] = None,
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1.")] = "auto",
     hires: Annotated[list[Path] | None, typer.Option(help="High-resolution photos (a folder, searched recursively, or a file; repeatable): hair detail, line coherence, colour beside the brows and lip change, measured at the photos' own resolution. Without a dataset folder, only these.")] = None,
@@ -43,43 +43,42 @@ def eval(  # noqa: A001 - the command is called `eval`
     With --hires, a second table: detail (fine detail in the mustache area over the skin
     around it), coh (line coherence there), browdE (Lab distance of its darker half to the
     brows), lipdE (upper-lip change); '0' columns before editing, and a real-hair row."""
-    import json
-
-    from mustache.errors import MustacheError
+    from mustache.errors import BadInput
 
     for p in hires or []:
         if not p.exists():
-            raise MustacheError(f"{p}: high-resolution photos not found")
+            raise BadInput(f"{p}: high-resolution photos not found")
     if hires_max < 1:
-        raise MustacheError("need --hires-max >= 1")
+        raise BadInput("need --hires-max >= 1")
     windows = data.is_dir()
     if not windows and not hires:
-        raise MustacheError(f"{data}: dataset folder not found")
+        raise BadInput(f"{data}: dataset folder not found")
     for p in photos or []:
         if not p.is_dir():
-            raise MustacheError(f"{p}: photo folder not found")
+            raise BadInput(f"{p}: photo folder not found")
     for p in compare or []:
         if not p.is_file():
-            raise MustacheError(f"{p}: report not found")
-    if not (0 < holdout < 1) or max_faces < 1 or max_photos < 0:
-        raise MustacheError("need 0 < --holdout < 1, --max-faces >= 1, --max-photos >= 0")
+            raise BadInput(f"{p}: report not found")
+    if (holdout is not None and not 0 < holdout < 1) or max_faces < 1 or max_photos < 0:
+        raise BadInput("need 0 < --holdout < 1, --max-faces >= 1, --max-photos >= 0")
+    rows: list[dict] = [_read_report(p) for p in compare or []]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"{out}: cannot create the output folder ({e.strerror})") from None
 
     from mustache.classify import Scorer
     from mustache.evaluate import EvalConfig, evaluate, recorded_photo_dirs
 
     photos = (photos or recorded_photo_dirs(data)) if windows else []
 
-    rows: list[dict] = [json.loads(p.read_text()) for p in compare or []]
     config = EvalConfig(holdout=holdout, max_faces=max_faces, max_photos=max_photos, seed=seed)
     with Scorer(classifier, device="cpu" if device == "auto" else device) as scorer:
         for m in models:
             where = out / _name(m) if len(models) > 1 else out
             if windows:
-                try:
-                    r = evaluate(m, data, scorer, photos or [], where, config, device=device,
-                                 log=typer.echo).to_dict()
-                except ValueError as e:
-                    raise MustacheError(str(e)) from None
+                r = evaluate(m, data, scorer, photos or [], where, config, device=device,
+                             log=typer.echo).to_dict()
             else:
                 r = {"model": str(m), "notes": [f"window metrics skipped: {data} not found"]}
             if hires:
@@ -110,15 +109,11 @@ def _hires(model: Path, sources: list[Path], max_photos: int, min_face: int, see
         notes.append("hires metrics skipped: no photos found under --hires")
         return None
     apply_fn = default_apply_fn(model, device)
-    if apply_fn is None:
-        notes.append("hires metrics skipped: mustache.apply is not available")
-        return None
     typer.echo(f"hires: {len(chosen)} photos ...")
     try:
         rep = hires_metrics(apply_fn, chosen, min_face, seed)
     finally:
-        if hasattr(apply_fn, "close"):
-            apply_fn.close()
+        apply_fn.close()
     notes.extend(f"hires: {n}" for n in rep.notes)
     return rep.to_dict()
 
@@ -130,6 +125,21 @@ def _write_report(where: Path, report: dict) -> None:
 
     where.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(where / "report.json", json.dumps(report, indent=2).encode())
+
+
+def _read_report(path: Path) -> dict:
+    """An earlier report.json (``--compare``); BadInput naming the file when it is not one."""
+    import json
+
+    from mustache.errors import BadInput
+
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"{path}: not a report.json ({type(e).__name__})") from None
+    if not isinstance(report, dict):
+        raise BadInput(f"{path}: not a report.json (no JSON object)")
+    return report
 
 
 def _hires_rows(rows: list[dict]) -> list[dict]:

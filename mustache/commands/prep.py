@@ -34,30 +34,36 @@ def prep(
     import os
     from dataclasses import replace
 
-    from mustache.errors import MustacheError
+    from mustache.errors import BadInput
 
     if not photos.is_dir():
-        raise MustacheError(f"{photos}: input folder not found")
-    if auto_label is not None and not auto_label.exists():
-        raise MustacheError(f"{auto_label}: classifier not found")
+        raise BadInput(f"{photos}: input folder not found")
+    if auto_label is not None:  # a bad classifier fails now, not after the whole prep
+        from mustache.classify import load_classifier
+
+        load_classifier(auto_label)
     if not 0 <= auto_label_margin < 0.5:
-        raise MustacheError("--auto-label-margin must be in [0, 0.5)")
+        raise BadInput(f"--auto-label-margin must be in [0, 0.5), got {auto_label_margin}")
+    if face_size < 32 or window_size < 16 or max_faces < 1 or workers < 0 or (limit or 0) < 0:
+        raise BadInput("need --face-size >= 32, --window-size >= 16, --max-faces >= 1, "
+                       "--workers >= 0, --limit >= 0")
     for f in (labels_csv, celeba_attrs):
         if f is not None and not f.is_file():
-            raise MustacheError(f"{f}: label file not found")
+            raise BadInput(f"{f}: label file not found")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise MustacheError(f"{out}: output folder is not writable ({e.strerror})") from None
+        raise BadInput(f"{out}: output folder is not writable ({e.strerror})") from None
 
     from tqdm import tqdm
 
     from data_prep import labels as L
     from data_prep.align import AlignConfig
-    from data_prep.build import PrepConfig, Shard, build_dataset
+    from data_prep.build import ConfigMismatch, PrepConfig, Shard, build_dataset
+    from data_prep.landmarks import DetectorConfig
     from data_prep.quality import QualityConfig
     from data_prep.region import RegionConfig
 
@@ -71,13 +77,14 @@ def prep(
             label_fn = L.from_folders
         else:
             label_fn = L.no_labels
-    except ValueError as e:
-        raise MustacheError(str(e)) from None
+    except ValueError as e:  # a bad --shard or label file, named in the message
+        raise BadInput(str(e)) from None
 
     config = PrepConfig(
         align=AlignConfig(size=face_size),
         region=replace(RegionConfig(), window_size=window_size),
         quality=QualityConfig(min_face_width=min_face, max_yaw=max_yaw, min_blur=min_sharpness),
+        detector=DetectorConfig(min_face=min_face),  # the search reaches the faces prep keeps
         max_faces=max_faces,
     )
     n = workers or os.cpu_count() or 1
@@ -85,8 +92,11 @@ def prep(
     def bar(it, total):
         return tqdm(it, total=total, unit="photo", desc="prep", dynamic_ncols=True)
 
-    s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_, limit=limit,
-                      progress=bar)
+    try:
+        s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_, limit=limit,
+                          progress=bar)
+    except ConfigMismatch as e:
+        raise BadInput(str(e)) from None
     _print_summary(s, out)
     if auto_label is not None:
         _auto_label(out, auto_label, auto_label_margin)

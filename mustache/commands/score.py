@@ -22,7 +22,7 @@ def score(
 
     from data_prep.image_io import ImageLoadError, load_image
     from mustache.classify import Scorer
-    from mustache.errors import EXIT_FAILURE, EXIT_NO_FACE, MustacheError
+    from mustache.errors import BadInput, NoFace, WorkFailed
 
     single = len(photos) == 1
     failed = 0
@@ -32,7 +32,7 @@ def score(
                 rgb = load_image(p)
             except (ImageLoadError, OSError) as e:
                 if single:
-                    raise MustacheError(f"{p}: {e}") from None
+                    raise BadInput(f"{p}: {e}") from None
                 typer.echo(f"error: {p}: {e}", err=True)
                 failed += 1
                 continue
@@ -41,13 +41,13 @@ def score(
                 typer.echo(json.dumps({"photo": str(p), "faces": [
                     {"index": f.index, "box": list(f.box), "score": round(f.score, 4)}
                     for f in faces]}))
-            elif not faces:
-                typer.echo(f"{p}: no face found")
-            else:
+            elif faces:
                 for f in faces:
                     typer.echo(f"{p}\tface {f.index}\t{f.score:.3f}\t"
                                f"{'mustache' if f.score >= 0.5 else 'clean'}")
-            if not faces and single:
-                raise typer.Exit(EXIT_NO_FACE)
-    if failed:
-        raise typer.Exit(EXIT_FAILURE)
+            elif not single:
+                typer.echo(f"{p}: no face found")
+            if not faces and single:  # a single photo: said once, on stderr, with exit 3
+                raise NoFace(f"{p}: no face found")
+    if failed:  # each photo's reason is already on stderr
+        raise WorkFailed(f"{failed} of {len(photos)} photos could not be read")

@@ -26,17 +26,17 @@ def train_classifier(
 ) -> None:
     """Train a small CNN on the labelled mustache windows (class-balanced, augmented), report
     accuracy and ROC-AUC on held-out people, and save a "mustache-classifier" checkpoint."""
-    from mustache.errors import MustacheError
+    from mustache.errors import BadInput
 
     if not dataset.is_dir():
-        raise MustacheError(f"{dataset}: dataset folder not found")
+        raise BadInput(f"{dataset}: dataset folder not found")
     for f in eval_labels or []:
         if not f.is_file():
-            raise MustacheError(f"{f}: label file not found")
+            raise BadInput(f"{f}: label file not found")
     if (not (0 < holdout < 1) or not (0 <= drop_noisy < 1) or not (0 <= fake_negatives < 1)
             or epochs < 1 or batch < 2):
-        raise MustacheError("need 0 < --holdout < 1, 0 <= --drop-noisy < 1, "
-                            "0 <= --fake-negatives < 1, --epochs >= 1, --batch >= 2")
+        raise BadInput("need 0 < --holdout < 1, 0 <= --drop-noisy < 1, "
+                       "0 <= --fake-negatives < 1, --epochs >= 1, --batch >= 2")
 
     import torch
 
@@ -49,14 +49,14 @@ def train_classifier(
         torch.set_num_threads(threads)
     try:
         sets = {f.stem: from_csv(f) for f in eval_labels or []}
-        r = train(dataset, out,
-                  ClassifierTrainConfig(epochs=epochs, batch=batch, lr=lr, samples_per_epoch=samples,
-                                        holdout=holdout, drop_noisy=drop_noisy,
-                                        fake_negatives=fake_negatives, seed=seed),
-                  ClassifierConfig(use_mask=use_mask), device=device, eval_labels=sets,
-                  log=typer.echo)
-    except ValueError as e:
-        raise MustacheError(str(e)) from None
+    except ValueError as e:  # a malformed label file, named in the message
+        raise BadInput(str(e)) from None
+    r = train(dataset, out,
+              ClassifierTrainConfig(epochs=epochs, batch=batch, lr=lr, samples_per_epoch=samples,
+                                    holdout=holdout, drop_noisy=drop_noisy,
+                                    fake_negatives=fake_negatives, seed=seed),
+              ClassifierConfig(use_mask=use_mask), device=device, eval_labels=sets,
+              log=typer.echo)
     typer.echo(f"held-out people: {r.heldout.line()}")
     for name, ev in r.subsets.items():
         typer.echo(f"held-out {name}: {ev.line()}")
