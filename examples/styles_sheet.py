@@ -1,11 +1,11 @@
 """Every mustache style on three high-resolution faces, as 100% mouth crops (never resized).
 
-One row per style, one column per face (a man, a woman, a smiling person, from
-../shared/data/hires: Face Research Lab London Set, CC BY 4.0; see its README), with the
-credit line under the sheet.
+One row per style, one column per face (a clean-shaven man, a woman on a soft photo, a
+smiling man, from ../shared/data/hires: the webmorphR.stim Canada set and the Face Research
+Lab London Set, CC BY 4.0; see its README), with the credit line under the sheet.
 
     python examples/styles_sheet.py --data ../shared/data/hires --out docs/img/styles_sheet.jpg
-        [--faces london_neutral/004_03.jpg ...] [--seed 0] [--quality 88]
+        [--faces canada/121m.jpg ...] [--seed 0] [--quality 88]
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from hires_sheet import CREDIT, MAX_BYTES, caption, layout
 
-# a man, a woman, a smiling man (london_info.csv: 004 and 017 male, 009 female)
-DEFAULT_FACES = ("london_neutral/004_03.jpg", "london_neutral/009_03.jpg",
-                 "london_smiling/017_08.jpg")
+# a clean-shaven man (121m; london_neutral/004 has stubble), a woman with light brows on a
+# soft photo (009), a smiling man (017)
+DEFAULT_FACES = ("canada/121m.jpg", "london_neutral/009_03.jpg", "london_smiling/017_08.jpg")
 
 
 def main() -> None:
@@ -55,7 +55,9 @@ def main() -> None:
             columns.append([np.vstack([caption(x1 - x0, [f"{s}  ({name})"]),
                                        r.image[y0:y1, x0:x1]]) for s, r in results.items()])
     tiles = [col[i] for i in range(len(STYLES)) for col in columns]  # a row per style
-    sheet = layout(tiles, len(columns), CREDIT.replace(" and webmorphR.stim Canada set", ""))
+    credit = CREDIT if any(f.startswith("canada/") for f in args.faces) else \
+        CREDIT.replace(" and webmorphR.stim Canada set", "")
+    sheet = layout(tiles, len(columns), credit)
     save_image(args.out, sheet, quality=args.quality)
     size = args.out.stat().st_size
     print(f"wrote {args.out} ({sheet.shape[1]}x{sheet.shape[0]} px, {size / 2**20:.1f} MB)")

@@ -71,19 +71,29 @@ def load(path: str | os.PathLike, kind: str | None = None) -> dict:
     return ckpt
 
 
+def load_network(path: str | os.PathLike, kind: str, build, config_key: str, state_key: str
+                 ) -> tuple[torch.nn.Module, dict]:
+    """A network from a ``kind`` checkpoint or run folder: ``build(config dict)`` makes it,
+    ``ckpt[state_key]`` fills it -> (the network in eval mode, frozen, on the CPU; the checkpoint
+    dict). BadInput naming the file when the two do not fit."""
+    ckpt = load(path, kind)
+    try:
+        net = build(ckpt[config_key])
+        net.load_state_dict(ckpt[state_key])
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise BadInput(f"{resolve(path)}: checkpoint does not match its network "
+                       f"({type(e).__name__})") from None
+    return net.eval().requires_grad_(False), ckpt
+
+
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu"):
     """-> an eval-mode :class:`Generator` from a GAN checkpoint (its EMA weights) or run folder,
     and the checkpoint dict (for its other configs, e.g. the region config)."""
     from mustache.models.generator import Generator, GeneratorConfig
 
-    ckpt = load(path, GAN_KIND)
-    try:
-        g = Generator(from_dict(GeneratorConfig, ckpt["generator_config"]))
-        g.load_state_dict(ckpt["generator_ema"])
-    except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise BadInput(f"{resolve(path)}: checkpoint does not match the generator "
-                            f"({type(e).__name__})") from None
-    return g.to(device).eval().requires_grad_(False), ckpt
+    g, ckpt = load_network(path, GAN_KIND, lambda d: Generator(from_dict(GeneratorConfig, d)),
+                           "generator_config", "generator_ema")
+    return g.to(device), ckpt
 
 
 def export_generator(src: str | os.PathLike, dst: str | os.PathLike) -> dict:

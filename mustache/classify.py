@@ -266,16 +266,10 @@ def load_classifier(path: str | Path) -> tuple[Classifier, dict]:
     """A classifier checkpoint -> (the model on the CPU, in eval mode, frozen; the checkpoint).
     Raises BadInput when the file is not a classifier or does not match its config."""
     from mustache import checkpoint
-    from mustache.errors import BadInput
 
-    ckpt = checkpoint.load(path, checkpoint.CLASSIFIER_KIND)
-    try:
-        model = Classifier(from_dict(ClassifierConfig, ckpt["classifier_config"]))
-        model.load_state_dict(ckpt["classifier"])
-    except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise BadInput(f"{path}: checkpoint does not match the classifier "
-                       f"({type(e).__name__})") from None
-    return model.eval().requires_grad_(False), ckpt
+    return checkpoint.load_network(path, checkpoint.CLASSIFIER_KIND,
+                                   lambda d: Classifier(from_dict(ClassifierConfig, d)),
+                                   "classifier_config", "classifier")
 
 
 class Scorer:

@@ -74,7 +74,9 @@ command("train_classifier", "train_classifier", "Train the mustache-ness classif
 command("score", "score", "Print the mustache-ness of every face in photos (0 clean .. 1 mustache).")
 command("apply", "apply", "Put a mustache on every face of a photo (or a folder of photos).")
 command("styles", "styles", "List the mustache styles (--sheet: every style on one face).")
+command("live", "live", "A camera preview with a mustache on every face (needs a display).")
 command("eval", "eval", "Measure GAN checkpoints: mustache rate, KID, change outside, drift.")
+command("serve", "serve", "A local web page: drop photos, try styles, download at full resolution.")
 
 
 def main() -> None:  # pragma: no cover

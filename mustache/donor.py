@@ -244,6 +244,22 @@ def _donor_face(image: np.ndarray, face, config: DonorConfig) -> DonorFace:
                      head_pose(pts)[0])
 
 
+def _pick_face(detector, image: np.ndarray, donor_face: int | None, config: DonorConfig):
+    """The donor photo's face ``donor_face`` (largest first; None the largest), with a
+    visible upper lip; BadInput saying why not."""
+    faces = detector.detect(image)
+    if not faces:
+        raise BadInput("donor: no face found in the donor photo")
+    i = 0 if donor_face is None else int(donor_face)
+    if not 0 <= i < len(faces):
+        raise BadInput(f"donor: --donor-face {i} out of range (the donor photo has "
+                       f"{len(faces)} face{'s' if len(faces) > 1 else ''})")
+    problem = _lip_problem(faces[i].points, image.shape[:2], config)
+    if problem:
+        raise BadInput(f"donor: no visible upper lip ({problem})")
+    return faces[i]
+
+
 def _iou(a, b) -> float:
     ix0, iy0, ix1, iy1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
@@ -296,17 +312,7 @@ class DonorTransfer:
             warnings.warn(msg, DonorWarning, stacklevel=2)
 
     def _pick(self, image: np.ndarray, donor_face: int | None):
-        faces = self.detector.detect(image)
-        if not faces:
-            raise BadInput("donor: no face found in the donor photo")
-        i = 0 if donor_face is None else int(donor_face)
-        if not 0 <= i < len(faces):
-            raise BadInput(f"donor: --donor-face {i} out of range (the donor photo has "
-                           f"{len(faces)} face{'s' if len(faces) > 1 else ''})")
-        problem = _lip_problem(faces[i].points, image.shape[:2], self.config)
-        if problem:
-            raise BadInput(f"donor: no visible upper lip ({problem})")
-        return faces[i]
+        return _pick_face(self.detector, image, donor_face, self.config)
 
     def mirrored(self) -> DonorFace:
         """The donor flipped left-right, landmarks re-detected (so left/right indices swap
@@ -443,6 +449,74 @@ class DonorTransfer:
         self.close()
 
 
+def mustache_mask(image: np.ndarray, points: np.ndarray, config: DonorConfig = DonorConfig()
+                  ) -> np.ndarray:
+    """Where the mustache is in a photo: (H, W, 3) uint8 RGB and a face's (478, 2+)
+    landmarks -> (H, W) bool. The darkening against the skin ring around the upper lip
+    (L*, smoothed over about a millimetre), between the nostrils and the lip, thresholded
+    and cleaned (small specks and holes gone); empty when the lip is about as light as the
+    skin."""
+    import cv2
+
+    from mustache.styles import search_polygon
+
+    xy = np.asarray(points, np.float64)[:, :2]
+    d, _, _ = _eye_frame(xy)
+    poly = region_polygon(xy, config.region)
+    search = search_polygon(xy)
+    box = _box_of(np.concatenate([poly, search]), 0.25 * d, image.shape[:2])
+    x0, y0, x1, y1 = box
+    shape = (y1 - y0, x1 - x0)
+    light = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    ring = _skin_ring(xy, poly, box, config)
+    if ring.sum() < 20:
+        return np.zeros(image.shape[:2], bool)
+    drop = np.median(light[ring]) - cv2.GaussianBlur(light, (0, 0), 0.02 * d)
+    inside = polygon_mask(search - [x0, y0], shape) > 0.5
+    lips = polygon_mask(xy[list(_LIPS)] - [x0, y0], shape) > 0
+    # a mustache is clearly darker than the skin (stubble and the philtrum's shade are not)
+    hard = ((drop > max(18.0, 0.45 * float(np.percentile(drop[inside], 98)))) & inside
+            & ~lips).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(0.03 * d) + 1,) * 2)
+    hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, k)
+    # the philtrum's lighter groove splits many mustaches in two: bridge gaps across it
+    wide = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(0.12 * d) + 1,
+                                                         2 * round(0.03 * d) + 1))
+    hard = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, wide) & inside.astype(np.uint8)
+    out = np.zeros(image.shape[:2], bool)
+    out[y0:y1, x0:x1] = hard > 0
+    return out
+
+
+def style_from_photo(photo, face: int | None = None, detector: FaceDetector | None = None,
+                     config: DonorConfig = DonorConfig(), min_area: float = 0.25):
+    """The shape of the real mustache in ``photo`` (RGB uint8 (H, W, 3) or a path) as a
+    :class:`mustache.styles.Style`: its outline (:func:`mustache_mask`, in the face's own
+    (u, v) frame) fits every target face; the hairs are drawn fresh there, in the target's
+    colour. ``face``: which face (largest first). BadInput when the photo cannot be read, has
+    no such face, or no mustache (its mask under ``min_area`` x the area between the nose
+    and the upper lip)."""
+    from data_prep.landmarks import MediaPipeDetector
+    from mustache.styles import search_polygon, style_from_mask
+
+    image = _donor_rgb(photo)
+    own = detector is None
+    det = MediaPipeDetector() if own else detector
+    try:
+        found = _pick_face(det, image, face, config)
+    finally:
+        if own:
+            det.close()
+    xy = np.asarray(found.points, np.float64)[:, :2]
+    mask = mustache_mask(image, xy, config)
+    area = float(polygon_mask(search_polygon(xy), image.shape[:2]).sum())
+    name = Path(photo).name if isinstance(photo, str | os.PathLike) else "the photo"
+    if mask.sum() < min_area * area:  # (clean-shaven lips measured 0-0.21, real ones 0.32+)
+        raise BadInput(f"{name}: no mustache found (the upper lip is about as light as the "
+                       f"skin around it)")
+    return style_from_mask(mask, xy, f"from {name}")
+
+
 def transfer(target, donor, donor_face: int | None = None, options: ApplyOptions = ApplyOptions(),
              detector=None, config: DonorConfig = DonorConfig()) -> ApplyResult:
     """One-shot: ``donor``'s mustache onto ``target`` (each an RGB array or a path)."""
@@ -476,5 +550,5 @@ def cycle_pairs(targets, donors) -> Iterator[tuple[Path, Path]]:
 
 __all__: Sequence[str] = ("CONTROL_INDICES", "DonorConfig", "DonorFace", "DonorTransfer",
                           "DonorWarning",
-                          "control_points", "cycle_pairs", "match_colour", "piecewise_map",
-                          "transfer")
+                          "control_points", "cycle_pairs", "match_colour", "mustache_mask",
+                          "piecewise_map", "style_from_photo", "transfer")

@@ -64,6 +64,8 @@ class Style:
     jitter_deg: float = 12.0  # hair-to-hair spread of direction (styled hair is combed)
     feather_mm: float = 1.0  # the outline's soft edge (Gaussian sigma): roots thin out there
     margin_mm: float = 2.0  # the support reaches this far past the outline (overhanging tips)
+    mirror: bool = True  # the outline is a right half (False: the whole outline, as taken
+    # from a photo by style_from_mask)
 
     def __post_init__(self):
         if self.outline is not None and len(self.outline) < 3:
@@ -100,7 +102,7 @@ STYLES: dict[str, Style] = {s.name: s for s in (
             (0.5, 1.25), (0, 1.22)],
            [(0, 0.6), (0.6, 0.65), (1.05, 0.9)],
            along=0.0, length_mm=(6.0, 13.0), spread_deg=(6.0, 40.0), curl=0.12, density=1.4,
-           floor=0.75, philtrum=0.6, overhang=0.1),
+           floor=0.6, philtrum=0.6, overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
     _style("pencil", "a thin line just above the lip",
            [(0, 0.66), (0.5, 0.66), (0.85, 0.74), (1.0, 0.86), (0.85, 0.97), (0.4, 0.99),
             (0, 0.98)],
@@ -120,12 +122,12 @@ STYLES: dict[str, Style] = {s.name: s for s in (
             (0.6, 2.0), (0, 1.95)],
            [(0, 0.8), (0.7, 0.85), (1.1, 1.2)],
            along=0.0, length_mm=(10.0, 18.0), spread_deg=(3.0, 28.0), curl=0.1, density=1.6,
-           floor=0.85, philtrum=0.7, clump=0.55, overhang=0.05),
+           floor=0.7, philtrum=0.7, clump=0.55, overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
     _style("horseshoe", "full over the lip, bars down beside the mouth to the jaw",
-           [(0, 0.1), (0.6, 0.15), (1.0, 0.3), (1.3, 0.6), (1.36, 1.6), (1.34, 3.0),
-            (1.3, 3.9), (1.06, 3.9), (1.04, 3.0), (1.02, 1.3), (0.9, 1.0), (0.5, 1.02),
-            (0, 0.98)],
-           [(0, 0.55), (0.8, 0.65), (1.18, 1.0), (1.2, 2.5), (1.18, 3.9)],
+           [(0, 0.1), (0.6, 0.15), (1.0, 0.3), (1.3, 0.6), (1.36, 1.6), (1.32, 3.0),
+            (1.26, 3.75), (1.19, 4.0), (1.12, 3.75), (1.06, 3.0), (1.02, 1.3), (0.9, 1.0),
+            (0.5, 1.02), (0, 0.98)],
+           [(0, 0.55), (0.8, 0.65), (1.18, 1.0), (1.2, 2.5), (1.19, 4.0)],
            along=0.75, length_mm=(5.0, 11.0), spread_deg=(10.0, 45.0), curl=0.1, density=1.4,
            floor=0.8, clump=0.5),
     _style("toothbrush", "a short block under the nose, only as wide as the nose",
@@ -140,9 +142,9 @@ STYLES: dict[str, Style] = {s.name: s for s in (
            along=0.95, length_mm=(7.0, 15.0), spread_deg=(40.0, 80.0), curl=0.04, density=1.4,
            floor=0.85, philtrum=0.3, clump=0.65, overhang=0.1),
     _style("fu_manchu", "thin over the lip, long tendrils from the corners past the jaw",
-           [(0, 0.52), (0.7, 0.58), (1.0, 0.78), (1.16, 1.3), (1.2, 2.6), (1.2, 4.0),
-            (1.13, 4.45), (1.06, 4.0), (1.03, 2.6), (0.98, 1.2), (0.7, 0.95), (0, 0.92)],
-           [(0, 0.72), (0.8, 0.8), (1.08, 1.2), (1.12, 2.6), (1.12, 4.4)],
+           [(0, 0.52), (0.7, 0.58), (1.0, 0.78), (1.16, 1.3), (1.19, 2.6), (1.16, 3.7),
+            (1.125, 4.5), (1.09, 3.7), (1.04, 2.6), (0.98, 1.2), (0.7, 0.95), (0, 0.92)],
+           [(0, 0.72), (0.8, 0.8), (1.08, 1.2), (1.115, 2.6), (1.125, 4.5)],
            along=0.95, length_mm=(9.0, 20.0), spread_deg=(20.0, 60.0), curl=0.05, density=1.5,
            floor=0.85, philtrum=0.4, clump=0.7, overhang=0.1),
     _style("dali", "thin, waxed, tips pointing straight up past the corners",
@@ -158,6 +160,37 @@ STYLES: dict[str, Style] = {s.name: s for s in (
            along=0.8, length_mm=(6.0, 13.0), spread_deg=(20.0, 70.0), curl=0.1, density=1.5,
            floor=0.8, clump=0.55),
 )}
+
+
+def style_from_mask(mask: np.ndarray, landmarks: np.ndarray, name: str = "from photo") -> Style:
+    """A style shaped as a real mustache: ``mask`` (H, W) bool, where the mustache is in a
+    photo, and that face's (478, 2+) landmarks -> a :class:`Style` whose whole outline (the
+    mask's largest outline, in the face's (u, v)) fits any face the same way the named ones
+    do; its hairs grow the natural way. ValueError when the mask is empty."""
+    import cv2
+
+    m = np.ascontiguousarray(mask, np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        raise ValueError("the mustache mask is empty")
+    c = max(contours, key=cv2.contourArea)
+    # a few dozen points: the shape, not the pixel staircase
+    c = cv2.approxPolyDP(c, 0.004 * cv2.arcLength(c, True), True).reshape(-1, 2)
+    if len(c) < 3:
+        raise ValueError("the mustache mask is too small")
+    uv = face_coords(landmarks).to_uv(c.astype(np.float64) + 0.5)
+    return Style(name, "the shape of a real mustache, hair drawn fresh",
+                 tuple(map(tuple, np.round(uv, 4).tolist())), ((0.0, 0.6), (1.0, 0.65)),
+                 floor=0.7, overhang=0.2, mirror=False)
+
+
+def search_polygon(landmarks: np.ndarray) -> np.ndarray:
+    """Where a mustache is looked for in a photo: from just below the nostrils to the upper
+    lip's top edge, out past the mouth corners. (478, 2+) landmarks -> (K, 2) px."""
+    half = ((0.0, 0.08), (0.7, 0.08), (1.1, 0.2), (1.5, 0.5), (1.5, 1.3), (1.2, 1.3),
+            (1.0, 1.05), (0.0, 1.05))
+    return face_coords(landmarks).to_px(outline_uv(Style("search", outline=half,
+                                                         spine=((0, 0), (1, 0)))))
 
 
 def style_named(name: str) -> Style:
@@ -202,6 +235,19 @@ class FaceCoords:
         rows = np.arange(len(v))
         a, b = ys[rows, k], ys[rows, k + 1]
         return a + (v - k) * (b - a)
+
+    def to_uv(self, px: np.ndarray) -> np.ndarray:
+        """(N, 2) pixels -> (N, 2) (u, v): the inverse of :meth:`to_px`."""
+        d = np.asarray(px, np.float64).reshape(-1, 2) - self.origin
+        u = self.u(d @ self.right)
+        y = d @ self.down
+        knots = np.arange(len(self.lines), dtype=np.float64)
+        ys = np.stack([self.y(u, np.full(len(u), k)) for k in knots], 1)  # (N, 5), increasing
+        v = np.empty(len(u))
+        for i in range(len(u)):  # linear beyond the first and last line, as y() is
+            k = int(np.clip(np.searchsorted(ys[i], y[i]) - 1, 0, len(knots) - 2))
+            v[i] = k + (y[i] - ys[i, k]) / max(ys[i, k + 1] - ys[i, k], 1e-6)
+        return np.stack([u, v], 1)
 
     def to_px(self, uv: np.ndarray) -> np.ndarray:
         """(N, 2) (u, v) -> (N, 2) pixels."""
@@ -254,6 +300,8 @@ def _chaikin(points: np.ndarray, rounds: int, closed: bool) -> np.ndarray:
 def outline_uv(style: Style) -> np.ndarray:
     """The style's whole outline (both halves, rounded) in (u, v) -> (K, 2)."""
     half = np.asarray(style.outline, np.float64)
+    if not style.mirror:
+        return _chaikin(half, 2, closed=True)
     left = half[::-1] * [-1, 1]
     return _chaikin(np.concatenate([half, left[1:-1]]), 3, closed=True)
 

@@ -168,3 +168,30 @@ def test_splat_keeps_the_covered_area():
     with pytest.raises(ValueError, match="photo box"):
         H.render(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 9, 3), np.float32),
                  np.zeros((10, 10), np.float32), np.zeros((478, 2)), BROWN)
+
+
+def test_soft_photos_get_locks_whose_texture_survives_the_blur(astronaut, face):
+    """On a soft photo single hairs blurred to its focus average into a flat smear; the
+    coarser, toned locks drawn there keep a mid-scale texture (2-4 px) that hair has."""
+    import cv2
+
+    big, xy = _upscaled(astronaut, face.points, 500)
+    soft = cv2.GaussianBlur(big, (0, 0), 2.0)
+    _, photo, change, support, lm = _guide(soft, xy)
+    assert H.softness(H.focus_sigma(H.luminance(photo), support > 0.3)) == 1.0
+    on = H.render(photo, change, support, lm, BROWN, seed=1)
+    off = H.render(photo, change, support, lm, BROWN, seed=1,
+                   config=H.HairConfig(soft_from=10.0, soft_full=11.0))  # never soft
+
+    def texture(patch):
+        g = H.luminance(patch)
+        band = cv2.GaussianBlur(g, (0, 0), 1.0) - cv2.GaussianBlur(g, (0, 0), 4.0)
+        return float(band[(on.alpha > 0.3) & (off.alpha > 0.3)].std())
+
+    assert texture(on.patch) > 1.3 * texture(off.patch)
+    # about as much hair (ink), only gathered: the mean darkening stays within a third
+    drop = [float((H.luminance(photo) - H.luminance(r.patch))[support > 0.5].mean())
+            for r in (on, off)]
+    assert drop[0] == pytest.approx(drop[1], rel=0.35)
+    # a sharp photo is drawn as before
+    assert H.for_focus(H.HairConfig(), 0.0) == H.HairConfig()

@@ -167,3 +167,58 @@ def test_multipliers_reach_the_hair(styled):
     assert c.curl == 0.0
     n = NATURAL.hair_config(base, length=1.3)
     assert n.length_mm == tuple(1.3 * v for v in base.length_mm) and n.prior == base.prior
+
+
+def test_face_frame_round_trips(styled):
+    from mustache.styles import face_coords
+
+    _, face, _ = styled
+    coords = face_coords(face.points)
+    uv = np.random.default_rng(0).uniform([-2.0, -0.5], [2.0, 4.2], (200, 2))
+    assert np.abs(coords.to_uv(coords.to_px(uv)) - uv).max() < 1e-6
+
+
+def test_style_from_photo_needs_a_mustache(detector, astronaut):
+    from mustache.donor import style_from_photo
+
+    with pytest.raises(BadInput, match="no mustache"):
+        style_from_photo(astronaut, detector=detector)  # a woman's bare lip
+    with pytest.raises(BadInput, match="no face"):
+        style_from_photo(np.full((300, 300, 3), 128, np.uint8), detector=detector)
+
+
+@requires_data
+def test_style_from_photo_takes_the_shape_and_draws_fresh_hair(engine, detector):
+    """canada/115m's real mustache as the shape on canada/121m (clean-shaven): the area that
+    changes is where the donor's own mustache, warped onto 121m, lies; its pixels are new
+    hair, not the donor's."""
+    import cv2
+
+    from data_prep.image_io import load_image
+    from mustache.donor import DonorTransfer, mustache_mask, style_from_photo
+
+    donor, target = SHARED / "hires" / "canada" / "115m.jpg", SHARED / "hires" / "canada" / "121m.jpg"
+    if not (donor.is_file() and target.is_file()):
+        pytest.skip("hires photos not found")
+    style = style_from_photo(donor, detector=detector)
+    assert style.outline is not None and not style.mirror
+    image = load_image(target)
+    face = engine.detect(image)[0]
+    out = engine.apply(image, ApplyOptions(style=style), faces=[face]).image
+    with DonorTransfer(donor, detector=detector, check_existing=False) as t:
+        warped, mask, (x0, y0, x1, y1) = t.patch(image, face.points)
+    pasted = image.copy()
+    here = pasted[y0:y1, x0:x1].astype(np.float32)
+    pasted[y0:y1, x0:x1] = np.rint(here + mask[..., None] * (warped - here)).astype(np.uint8)
+    theirs = mustache_mask(pasted, face.points)  # the donor's mustache, warped onto 121m
+    ours = mustache_mask(out, face.points)  # the mustache drawn in its shape
+    assert theirs.sum() > 2000
+    both = (ours & theirs).sum()
+    assert both / theirs.sum() > 0.7 and both / ours.sum() > 0.6, (both, ours.sum(), theirs.sum())
+
+    def fine(a):  # the hair's own texture (strands), not the shape
+        g = a.astype(np.float32).mean(2)
+        return g - cv2.GaussianBlur(g, (0, 0), 2.0)
+
+    a, b = fine(out)[ours & theirs], fine(pasted)[ours & theirs]
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.3

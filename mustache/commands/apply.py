@@ -25,6 +25,7 @@ def apply(
     donor_face: Annotated[int | None, typer.Option(help="Which face of the donor photo (0 = largest).")] = None,
     color: Annotated[str | None, typer.Option("--color", help="Hair colour: black, dark-brown, brown, auburn, blonde, grey, white or #rrggbb (default: the person's eyebrows).")] = None,
     style: Annotated[str, typer.Option(help="Mustache style: natural (the model's own), chevron, pencil, handlebar, walrus, horseshoe, toothbrush, english, fu_manchu, dali, imperial (`mustache styles` lists them).")] = "natural",
+    style_from: Annotated[Path | None, typer.Option(help="Take the mustache's shape from the real mustache in this photo (its largest face); the hair is drawn fresh, in this face's colour.")] = None,
     length: Annotated[float, typer.Option(help="Hair length, x the style's (0-4].")] = 1.0,
     thickness: Annotated[float, typer.Option(help="Hair density, x the style's [0-4].")] = 1.0,
     curl: Annotated[float, typer.Option(help="Curl, x the style's [0-4].")] = 1.0,
@@ -55,6 +56,14 @@ def apply(
     from mustache.styles import style_named
 
     chosen = style_named(style)  # BadInput listing the choices
+    if style_from is not None:
+        from mustache.donor import style_from_photo
+
+        if chosen.name != "natural":
+            raise BadInput("--style and --style-from: give one of them")
+        if not style_from.is_file():
+            raise BadInput(f"{style_from}: --style-from photo not found")
+        chosen = style_from_photo(style_from)  # BadInput: no face, no mustache
     try:
         options = ApplyOptions(seed=seed, strength=strength, clone=clone,
                                faces=tuple(face) if face else None, color=color, force=force,
@@ -73,7 +82,7 @@ def apply(
             report = _folder(engine, src, dst, options, compare, say)
             failed, total, no_face = report["summary"]["failed"], len(report["photos"]), False
         else:
-            dst = out or src.with_name(f"{src.stem}_mustache{src.suffix}")
+            dst = out or _default_out(src)
             report = _one(engine, src, dst, options, compare)
             n = sum(f["blended"] for f in report["faces"])
             failed, total, no_face = 0, 1, not report["faces"]
@@ -112,6 +121,13 @@ def _engine(model, device, donor, donor_face, min_face: float) -> Engine:
     return Mustacher(model, device, min_face=min_face)
 
 
+def _default_out(src: Path) -> Path:
+    """``<stem>_mustache<suffix>`` beside ``src``; a video's is an mp4 (a GIF's a GIF)."""
+    from mustache.videoio import is_video_path, output_path
+
+    return output_path(src) if is_video_path(src) else src.with_name(f"{src.stem}_mustache{src.suffix}")
+
+
 def _one(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool) -> dict:
     """One photo -> its report dict; BadInput naming the file when it cannot be read or
     written."""
@@ -120,7 +136,12 @@ def _one(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: b
     from data_prep.image_io import atomic_write_bytes, save_image
     from mustache.apply import as_rgb
     from mustache.errors import BadInput
+    from mustache.videoio import is_video_path
 
+    if is_video_path(src):  # README "Video": tracked faces, the mustache painted once a face
+        from mustache.commands.video import apply_video
+
+        return apply_video(engine, src, dst, options)
     image = as_rgb(src)
     result = engine.apply(image, options)
     faces = [f.to_dict() for f in result.faces]
@@ -150,15 +171,17 @@ def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare
 
     from data_prep.image_io import is_image_path
     from mustache.errors import MustacheError
+    from mustache.videoio import is_video_path
 
     dst_res = dst.resolve()
-    photos = sorted(p for p in src.rglob("*") if p.is_file() and is_image_path(p)
+    photos = sorted(p for p in src.rglob("*") if p.is_file()
+                    and (is_image_path(p) or is_video_path(p))
                     and dst_res not in p.resolve().parents)
     done = faces = no_face = 0
     failed: list[str] = []
     reports = []
     for p in tqdm(photos, desc="apply", unit="photo", leave=False):
-        target = dst / p.relative_to(src).with_name(f"{p.stem}_mustache{p.suffix}")
+        target = dst / _default_out(p.relative_to(src))
         try:
             r = _one(engine, p, target, options, compare)
         except MustacheError as e:

@@ -1,0 +1,208 @@
+"use strict";
+// The page: photos stay in the browser until a button sends one (the raw file as the body);
+// the server answers JSON, or {"error": "..."} which is shown as it is.
+const $ = (id) => document.getElementById(id);
+const state = { photos: [], current: null, config: null, donor: "" };
+
+function say(text) {
+  const m = $("message");
+  m.textContent = text || "";
+  m.hidden = !text;
+}
+
+async function call(url, body) {
+  const r = await fetch(url, body === undefined ? {} : {
+    method: "POST", body, headers: { "Content-Type": "application/octet-stream" } });
+  const json = await r.json().catch(() => ({ error: `the server answered ${r.status}` }));
+  if (!r.ok) throw new Error(json.error || `the server answered ${r.status}`);
+  return json;
+}
+
+function addPhotos(files) {
+  say("");
+  for (const file of files) {
+    if (file.size > state.config.max_bytes) {
+      say(`${file.name}: the file is too large (${(file.size / 2 ** 20).toFixed(1)} MB; the limit is ${Math.round(state.config.max_bytes / 2 ** 20)} MB)`);
+      continue;
+    }
+    const p = { file, url: URL.createObjectURL(file), result: null, faces: null, off: new Set() };
+    const li = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = p.url; img.alt = "";
+    const text = document.createElement("span");
+    text.innerHTML = `<span class="name"></span><br><span class="state">not applied yet</span>`;
+    text.querySelector(".name").textContent = file.name;
+    li.append(img, text);
+    li.addEventListener("click", () => select(p));
+    p.li = li;
+    $("photos").append(li);
+    state.photos.push(p);
+    if (!state.current) select(p);
+  }
+}
+
+function select(p) {
+  state.current = p;
+  for (const q of state.photos) q.li.classList.toggle("selected", q === p);
+  $("variations").replaceChildren();
+  show(p);
+}
+
+function params(p, extra = {}) {
+  const q = new URLSearchParams({
+    seed: $("seed").value || "0", strength: $("strength").value, style: $("style").value,
+    color: $("color").value === "custom" ? $("color-pick").value : $("color").value,
+    length: $("length").value, thickness: $("thickness").value, force: $("force").checked,
+    name: p.file.name, ...extra });
+  if (document.querySelector("input[name=mode]:checked").value === "donor") {
+    if (!state.donor) throw new Error("choose a donor photo first (a face with a mustache)");
+    q.set("donor", state.donor);
+  }
+  if (p.faces && p.off.size) {
+    const on = p.faces.map((f) => f.index).filter((i) => !p.off.has(i));
+    q.set("faces", on.length ? on.join(",") : "none");
+  }
+  return q;
+}
+
+async function applyTo(p) {
+  say("");
+  p.li.querySelector(".state").textContent = "working...";
+  const t0 = performance.now();
+  try {
+    const r = await call(`/api/apply?${params(p)}`, p.file);
+    p.result = r;
+    p.faces = r.faces;
+    const n = r.faces.filter((f) => f.blended).length;
+    p.li.querySelector(".state").textContent =
+      `${n} of ${r.faces.length} face${r.faces.length === 1 ? "" : "s"} changed, ${((performance.now() - t0) / 1000).toFixed(2)} s`;
+  } catch (e) {
+    p.result = null;
+    p.li.querySelector(".state").textContent = "failed";
+    say(`${p.file.name}: ${e.message}`);
+  }
+  if (p === state.current) show(p);
+}
+
+function show(p) {
+  const r = p.result;
+  $("before").src = p.url;
+  $("compare").hidden = !r;
+  $("compare-note").hidden = !r;
+  $("download").hidden = !r;
+  $("crops-title").hidden = !(r && r.crops.length);
+  $("crops").replaceChildren();
+  renderFaces(p);
+  if (!r) { $("status").textContent = ""; return; }
+  $("after").src = r.url;
+  $("download").href = `${r.url}?download=1`;
+  $("download").setAttribute("download", r.filename);
+  $("download").textContent = `Download ${r.filename} (${r.width}x${r.height}, ${(r.bytes / 2 ** 20).toFixed(1)} MB)`;
+  const notes = r.faces.filter((f) => !f.blended && f.note !== "not selected")
+    .map((f) => `face ${f.index}: ${f.note}`);
+  $("status").textContent = [`${r.width}x${r.height} ${r.format}`, ...notes, ...r.warnings].join(" \u00b7 ");
+  for (const c of r.crops) {
+    const fig = document.createElement("figure");
+    const cap = document.createElement("figcaption");
+    cap.textContent = `face ${c.index}`;
+    const before = new Image(); before.src = c.before; before.alt = `face ${c.index} before, 100%`;
+    const after = new Image(); after.src = c.after; after.alt = `face ${c.index} after, 100%`;
+    after.className = "crop-after";
+    fig.append(cap, before, after);
+    $("crops").append(fig);
+  }
+}
+
+function renderFaces(p) {
+  const box = $("faces");
+  box.replaceChildren();
+  if (!p.faces || !p.faces.length) return;
+  box.append("Faces: ");
+  for (const f of p.faces) {
+    const label = document.createElement("label");
+    const cb = document.createElement("input");
+    cb.type = "checkbox"; cb.checked = !p.off.has(f.index); cb.dataset.face = f.index;
+    cb.addEventListener("change", () => {
+      if (cb.checked) p.off.delete(f.index); else p.off.add(f.index);
+      applyTo(p);
+    });
+    label.append(cb, ` ${f.index}`);
+    box.append(label);
+  }
+}
+
+async function vary() {
+  const p = state.current;
+  if (!p) return say("choose a photo first");
+  say("");
+  const grid = $("variations");
+  grid.replaceChildren("working...");
+  try {
+    const r = await call(`/api/variations?${params(p, { count: 4 })}`, p.file);
+    grid.replaceChildren();
+    for (const v of r.variations) {
+      const fig = document.createElement("figure");
+      const img = new Image(); img.src = v.crop; img.alt = `seed ${v.seed}`;
+      const cap = document.createElement("figcaption"); cap.textContent = `seed ${v.seed}`;
+      fig.append(img, cap);
+      fig.addEventListener("click", () => { $("seed").value = v.seed; applyTo(p); });
+      grid.append(fig);
+    }
+  } catch (e) {
+    grid.replaceChildren();
+    say(`${p.file.name}: ${e.message}`);
+  }
+}
+
+async function setDonor(file) {
+  say("");
+  state.donor = "";
+  $("donor-status").textContent = "reading the donor...";
+  try {
+    const r = await call("/api/donor", file);
+    state.donor = r.donor;
+    $("donor-status").textContent = ["donor ready", ...r.warnings].join(" \u00b7 ");
+  } catch (e) {
+    $("donor-status").textContent = "";
+    say(`donor ${file.name}: ${e.message}`);
+  }
+}
+
+async function loadExample(name) {
+  const r = await fetch(`/api/examples/${name}`);
+  const blob = await r.blob();
+  addPhotos([new File([blob], `${name}.png`, { type: "image/png" })]);
+}
+
+async function start() {
+  state.config = await call("/api/config");
+  for (const s of state.config.styles) $("style").append(new Option(s.replace("_", " "), s));
+  for (const c of state.config.colours) $("color").append(new Option(c, c));
+  $("color").append(new Option("your own colour", "custom"));
+  for (const name of state.config.examples) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = name; b.dataset.example = name;
+    b.addEventListener("click", () => loadExample(name));
+    $("examples").append(b);
+  }
+  for (const id of ["thickness", "length", "strength"]) {
+    const out = document.querySelector(`output[for=${id}]`);
+    const sync = () => { out.textContent = $(id).value; };
+    $(id).addEventListener("input", sync); sync();
+  }
+  $("files").addEventListener("change", (e) => { addPhotos(e.target.files); e.target.value = ""; });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault(); drop.classList.remove("over"); addPhotos(e.dataTransfer.files); });
+  for (const r of document.querySelectorAll("input[name=mode]"))
+    r.addEventListener("change", () => { $("donor-box").hidden = r.value !== "donor" || !r.checked; });
+  $("donor-file").addEventListener("change", (e) => e.target.files[0] && setDonor(e.target.files[0]));
+  $("apply").addEventListener("click", () => state.current ? applyTo(state.current) : say("choose a photo first"));
+  $("apply-all").addEventListener("click", async () => { for (const p of state.photos) await applyTo(p); });
+  $("vary").addEventListener("click", vary);
+  $("slider").addEventListener("input", (e) => { $("after-clip").style.width = `${e.target.value}%`; });
+}
+
+window.addEventListener("DOMContentLoaded", () => start().catch((e) => say(e.message)));

@@ -1,0 +1,224 @@
+"""`mustache serve` without a browser: the API through FastAPI's TestClient, one model for the
+module. Limits, bad files, formats and EXIF of downloads, sessions that cannot see each other,
+and the store's cleaning."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the serve extra: pip install 'mustache[serve]'")
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (the dev extra)")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from mustache.web.app import ServeConfig, create_app  # noqa: E402
+from mustache.web.engine import EngineConfig, ModelServer, crop_box, search_width  # noqa: E402
+from mustache.web.photos import Limits  # noqa: E402
+from mustache.web.store import Store, StoreConfig  # noqa: E402
+
+MAKE, ORIENTATION = 0x010F, 0x0112
+
+
+def encode(rgb: np.ndarray, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = ModelServer(EngineConfig())
+    yield m
+    m.close()
+
+
+@pytest.fixture(scope="module")
+def app(model):
+    a = create_app(ServeConfig(), model=model)
+    with TestClient(a, base_url="http://127.0.0.1"):  # runs the lifespan once for the module
+        yield a
+
+
+def client(app) -> TestClient:
+    """A browser of its own: its own cookie jar, so its own session."""
+    c = TestClient(app, base_url="http://127.0.0.1")
+    c.get("/")
+    return c
+
+
+@pytest.fixture(scope="module")
+def png(app) -> bytes:
+    return client(app).get("/api/examples/astronaut").content
+
+
+def test_page_config_and_headers(app):
+    from mustache.styles import STYLES
+
+    c = TestClient(app, base_url="http://127.0.0.1")
+    r = c.get("/")
+    assert r.status_code == 200 and "<title>mustache</title>" in r.text
+    assert "mustache_session" in r.cookies and "httponly" in r.headers["set-cookie"].lower()
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    cfg = c.get("/api/config").json()
+    assert cfg["styles"] == list(STYLES)
+    assert "auburn" in cfg["colours"] and cfg["examples"]
+    # another Host name (DNS rebinding from a web page elsewhere) is refused
+    r = c.get("/", headers={"host": "attacker.example"})
+    assert r.status_code == 400 and "not served here" in r.json()["error"]
+    assert c.get("/api/examples/etc-passwd").status_code == 404
+    assert c.get("/static/../app.py").status_code == 404
+
+
+def test_jpeg_download_keeps_exif_without_orientation(app, astronaut):
+    # stored turned a quarter (orientation 6 = turn 90 degrees clockwise to view)
+    stored = np.ascontiguousarray(np.rot90(astronaut, 1))
+    exif = Image.Exif()
+    exif[ORIENTATION], exif[MAKE] = 6, "test camera"
+    body = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+    c = client(app)
+    r = c.post("/api/apply?seed=2&name=../../holiday%20pic.jpeg", content=body)
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert [f["blended"] for f in j["faces"]] == [True]
+    assert j["filename"] == "holiday_pic_mustache.jpg" and j["format"] == "JPEG"
+    assert (j["width"], j["height"]) == (512, 512)
+    d = c.get(j["url"], params={"download": 1})
+    assert d.status_code == 200 and d.headers["content-type"] == "image/jpeg"
+    assert 'attachment; filename="holiday_pic_mustache.jpg"' == d.headers["content-disposition"]
+    with Image.open(io.BytesIO(d.content)) as im:
+        assert im.format == "JPEG" and im.size == (512, 512)  # upright: the photo as viewed
+        got = im.getexif()
+        out = np.asarray(im.convert("RGB")).astype(int)
+    assert got[MAKE] == "test camera" and ORIENTATION not in got
+    # upright and unchanged away from the mouth (only JPEG's own noise there)
+    assert np.abs(out[:60] - astronaut[:60].astype(int)).mean() < 3
+    crop = j["crops"][0]
+    assert crop["before"].startswith("data:image/png;base64,") and crop["after"] != crop["before"]
+    x0, y0, x1, y1 = crop["box"]
+    assert x1 - x0 <= 640 and y1 - y0 <= 400
+
+
+def test_png_in_png_out_and_face_selection(app, astronaut):
+    two = np.hstack([astronaut, astronaut[:, ::-1]])
+    c = client(app)
+    j = c.post("/api/apply?faces=1&name=pair.png", content=encode(two, "PNG")).json()
+    assert j["format"] == "PNG" and j["filename"] == "pair_mustache.png"
+    notes = {f["index"]: (f["blended"], f["note"]) for f in j["faces"]}
+    assert notes == {0: (False, "not selected"), 1: (True, None)}
+    out = np.asarray(Image.open(io.BytesIO(c.get(j["url"]).content)))
+    assert out.shape == two.shape
+    box0 = [round(v) for v in j["faces"][0]["box"]]
+    same = out[box0[1]:box0[3], box0[0]:box0[2]] == two[box0[1]:box0[3], box0[0]:box0[2]]
+    assert same.all()  # the face left off is untouched, bit for bit (PNG is lossless)
+    none = c.post("/api/apply?faces=none", content=encode(two, "PNG")).json()
+    assert not any(f["blended"] for f in none["faces"])
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"", 400, "empty"),
+    (b"just some text, not a photo", 400, "not an image"),
+    (b"%PDF-1.4\n%\xe2\xe3", 400, "not an image"),
+    (encode(np.zeros((8, 8, 3), np.uint8), "GIF"), 400, "GIF images are not supported"),
+    (None, 400, "corrupt"),  # a truncated JPEG, made below
+    (encode(np.full((300, 300, 3), 128, np.uint8), "PNG"), 422, "no face found"),
+])
+def test_bad_files_get_one_clear_line(app, astronaut, body, status, words):
+    if body is None:
+        body = encode(astronaut, "JPEG")[:400]
+    r = client(app).post("/api/apply", content=body)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert words in error and "\n" not in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("query, words", [
+    ("strength=3", "strength must be in [0, 1]"),
+    ("style=moustachio", "unknown style 'moustachio'"),
+    ("color=purple", "unknown hair colour 'purple'"),
+    ("seed=abc", "seed:"),
+    ("faces=first", "faces must be numbers"),
+    ("donor=made-up-token", "donor photo has expired"),
+])
+def test_bad_options_get_one_clear_line(app, png, query, words):
+    r = client(app).post(f"/api/apply?{query}", content=png)
+    assert r.status_code == 400 and words in r.json()["error"], r.text
+
+
+def test_limits_on_bytes_and_pixels(model, astronaut):
+    small = ServeConfig(limits=Limits(max_bytes=200_000, max_pixels=300_000))
+    with TestClient(create_app(small, model=model), base_url="http://127.0.0.1") as c:
+        big = encode(np.random.default_rng(0).integers(0, 255, (400, 400, 3), np.uint8), "PNG")
+        r = c.post("/api/apply", content=big)
+        assert r.status_code == 413 and "too large" in r.json()["error"]
+
+        def chunks():  # no Content-Length: the limit holds while the body streams
+            for _ in range(10):
+                yield b"x" * 50_000
+
+        r = c.post("/api/apply", content=chunks())
+        assert r.status_code == 413 and "too large" in r.json()["error"]
+        r = c.post("/api/apply", content=encode(np.zeros((600, 600, 3), np.uint8), "JPEG"))
+        assert r.status_code == 400 and "0.4 MP; the limit is 0 MP" in r.json()["error"]
+        assert c.post("/api/apply", content=encode(astronaut, "JPEG", quality=80)).status_code == 200
+
+
+def test_two_sessions_never_see_each_other(app, png):
+    alice, bob = client(app), client(app)
+    assert alice.cookies["mustache_session"] != bob.cookies["mustache_session"]
+    a = alice.post("/api/apply?seed=1", content=png).json()
+    assert alice.get(a["url"]).status_code == 200
+    r = bob.get(a["url"])  # Bob got Alice's token somehow: still not hers to see
+    assert r.status_code == 404 and "expired or belongs to another page" in r.json()["error"]
+    donor = alice.post("/api/donor", content=png).json()["donor"]
+    assert alice.post(f"/api/apply?donor={donor}", content=png).status_code == 200
+    assert bob.post(f"/api/apply?donor={donor}", content=png).status_code == 400
+    store = app.state.store
+    assert all(store.root in p.parents for p in store.files())  # only its own folder
+
+
+def test_variations_are_different_seeds(app, png):
+    j = client(app).post("/api/variations?seed=5&count=3", content=png).json()
+    assert [v["seed"] for v in j["variations"]] == [5, 6, 7]
+    assert len({v["crop"] for v in j["variations"]}) == 3
+
+
+def test_store_expires_caps_and_cleans():
+    now = [0.0]
+    s = Store(StoreConfig(ttl_s=60, results_per_session=2, max_sessions=2), clock=lambda: now[0])
+    a = s.session(None)
+    assert s.session(a) == a and s.session("guessed") != a  # an unknown cookie: a new session
+    t1, t2, t3 = (s.put(a, b"x", "p.jpg", "image/jpeg") for _ in range(3))
+    assert s.get(a, t1) is None and s.get(a, t3).path.read_bytes() == b"x"  # oldest dropped
+    assert len(s.files()) == 2
+    now[0] = 61.0
+    assert s.get(a, t3) is None and s.files() == []  # expired results are deleted
+    for _ in range(3):
+        s.session(None)
+    assert len(s._sessions) == 2
+    root = s.root
+    s.close()
+    assert not Path(root).exists()
+
+
+def test_search_width_and_crop_box():
+    c = EngineConfig(min_face=40, face_share=0.05)
+    assert search_width((512, 512), c) == 40
+    assert search_width((3000, 4000), c) == 160  # 40 -> 80 -> 160; 320 > 5% of 4000
+    assert crop_box((100, 100, 300, 160), (1000, 1000), (640, 400)) == (46, 81, 354, 179)
+    assert crop_box((0, 0, 2000, 900), (1000, 3000), (640, 400)) == (0, 0, 640, 400)
+
+
+def test_cli_serve_help_names_the_options():
+    from typer.testing import CliRunner
+
+    from mustache.cli import app as cli
+
+    r = CliRunner().invoke(cli, ["serve", "--help"])
+    assert r.exit_code == 0 and "--port" in r.output and "--host" in r.output
+    r = CliRunner().invoke(cli, ["serve", "--port", "70000"])
+    assert r.exit_code == 2 and "--port must be in 0..65535" in r.output
