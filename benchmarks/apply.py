@@ -35,14 +35,10 @@ def _model(tmp: Path) -> tuple[Path, str]:
         return DEFAULT_MODEL, "shipped default weights"
     from data_prep.build import PrepConfig
     from mustache import checkpoint
-    from mustache.models.generator import Generator, GeneratorConfig
+    from mustache.models.generator import Generator
+    from mustache.presets import get
 
-    try:
-        from mustache.presets import get
-
-        cfg, what = get("default").generator, 'untrained "default" preset generator'
-    except (ImportError, ValueError):
-        cfg, what = GeneratorConfig(base=16), "untrained GeneratorConfig(base=16)"
+    cfg, what = get("default").generator, 'untrained "default" preset generator'
     path = tmp / "g.pt"
     checkpoint.save(path, {"kind": "mustache-gan", "version": 1, "generator_config": asdict(cfg),
                            "generator_ema": Generator(cfg).state_dict(),

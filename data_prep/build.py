@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -268,23 +269,43 @@ def done_photos(out: Path) -> tuple[set[str], frozenset[str]]:
     return sources, frozenset(hashes)
 
 
+@dataclass(frozen=True)
+class PrepJob:
+    """What a worker needs to prep photos of one run; any engine (a process pool, a Dask
+    cluster) runs :meth:`run` with its own detector."""
+
+    root: Path
+    out: Path
+    label_fn: LabelFn
+    config: PrepConfig
+    skip: frozenset[str]  # content hashes done by earlier runs
+
+    def run(self, detector, rel: str) -> PhotoResult | None:
+        res = process_photo(self.root, rel, self.out, detector, self.label_fn, self.config,
+                            self.skip)
+        if res is not None:  # encode here, in the worker, so the main process only writes lines
+            res.lines = [json.dumps(r, separators=(",", ":")) for r in res.kept]
+            res.kept = [{"label": r["label"]} for r in res.kept]  # all the summary needs
+        return res
+
+
+class PhotoRunner(Protocol):
+    """Runs ``job.run`` over photos somewhere else (e.g. ``data_prep.cluster.Cluster.prep``),
+    yielding each result as it finishes, in any order."""
+
+    def __call__(self, job: PrepJob, rels: list[str]) -> Iterable[PhotoResult | None]: ...
+
+
 # --- parallel workers: one detector per process ------------------------------------------
 _worker: dict = {}
 
 
-def _init_worker(root, out, label_fn, config, skip):
-    _worker.update(root=root, out=out, label_fn=label_fn, config=config, skip=skip,
-                   detector=MediaPipeDetector(config.detector))
+def _init_worker(job: PrepJob):
+    _worker.update(job=job, detector=MediaPipeDetector(job.config.detector))
 
 
 def _work(rel):
-    w = _worker
-    res = process_photo(w["root"], rel, w["out"], w["detector"], w["label_fn"], w["config"],
-                        w["skip"])
-    if res is not None:  # encode here, in the worker, so the main process only writes lines
-        res.lines = [json.dumps(r, separators=(",", ":")) for r in res.kept]
-        res.kept = [{"label": r["label"]} for r in res.kept]  # all the summary needs
-    return res
+    return _worker["job"].run(_worker["detector"], rel)
 
 
 @dataclass
@@ -310,10 +331,13 @@ class Summary:
 def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labels,
                   config: PrepConfig = PrepConfig(), workers: int = 1, shard: Shard = Shard(),
                   limit: int | None = None,
-                  progress: Callable[[Iterable, int], Iterable] | None = None) -> Summary:
+                  progress: Callable[[Iterable, int], Iterable] | None = None,
+                  runner: PhotoRunner | None = None) -> Summary:
     """Prep every photo under ``root`` into the dataset folder ``out``.
 
-    ``progress(iterable, total)`` wraps the result stream (a progress bar). Returns the
+    ``progress(iterable, total)`` wraps the result stream (a progress bar). ``runner`` runs
+    the photos elsewhere (a Dask cluster) instead of ``workers`` local processes; this process
+    still writes every manifest line. Returns the
     counts of this run; they are also written to ``summary[-K-of-N].json``.
     """
     import multiprocessing as mp
@@ -337,14 +361,16 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
     manifest = _open_append(out / f"manifest{shard.suffix}.jsonl")
     rejected = _open_append(out / f"rejected{shard.suffix}.jsonl")
     pool = None
+    job = PrepJob(root, out, label_fn, config, done_hashes)
     try:
-        if workers > 1 and len(todo) > 1:
+        if runner is not None:
+            results = runner(job, todo)
+        elif workers > 1 and len(todo) > 1:
             # spawn, not fork: MediaPipe's threads do not survive a fork
-            pool = mp.get_context("spawn").Pool(
-                workers, _init_worker, (root, out, label_fn, config, done_hashes))
+            pool = mp.get_context("spawn").Pool(workers, _init_worker, (job,))
             results = pool.imap_unordered(_work, todo, chunksize=8)
         else:
-            _init_worker(root, out, label_fn, config, done_hashes)
+            _init_worker(job)
             results = map(_work, todo)
         if progress is not None:
             results = progress(results, len(todo))

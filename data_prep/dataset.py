@@ -8,7 +8,7 @@ Items are dicts of tensors: ``window`` float32 (3, S, S) in [-1, 1], ``mask`` fl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +19,14 @@ from data_prep.image_io import read_image_fast
 from data_prep.labels import LABELS
 
 
-def read_manifest(root: str | Path) -> list[dict]:
-    """Every kept face of a dataset folder (all shards), in a stable order, one per id."""
+# what training reads of a manifest line: a whole line, with its 478 landmarks, takes ~70 kB as
+# Python objects, this ~1 kB, so a rank can hold the lines of millions of faces
+TRAINING_FIELDS = ("id", "source", "person", "label", "files")
+
+
+def read_manifest(root: str | Path, fields: Sequence[str] | None = None) -> list[dict]:
+    """Every kept face of a dataset folder (all shards), in a stable order, one per id;
+    ``fields``: only these keys of each line."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset folder not found")
@@ -29,7 +35,7 @@ def read_manifest(root: str | Path) -> list[dict]:
         for r in read_jsonl(p):
             if r["id"] not in seen:
                 seen.add(r["id"])
-                out.append(r)
+                out.append(r if fields is None else {k: r[k] for k in fields if k in r})
     out.sort(key=lambda r: r["id"])
     return out
 
@@ -86,6 +92,14 @@ def holdout_split(records: list[dict], fraction: float, salt: str = "holdout"
         u = int.from_bytes(hashlib.sha1(key).digest()[:8], "big") / 2**64
         (held if u < fraction else train).append(i)
     return train, held
+
+
+def rank_share(train_idx: Sequence[int], labels: np.ndarray, rank: int, world: int
+               ) -> list[list[int]]:
+    """The training indices one rank of ``world`` decodes and trains on, as [clean, mustache]:
+    every world-th of each label from ``rank`` on. The ranks' shares are disjoint and together
+    the training set, each keeps the label balance, and one rank takes it all."""
+    return [[i for i in train_idx if labels[i] == k][rank::world] for k in (0, 1)]
 
 
 def default_augment(seed: int | None = None):

@@ -151,7 +151,14 @@ def training_loop(
     (:func:`resolve_config`). Raises BadInput on bad input, WorkFailed on a non-finite loss."""
     explicit = {k: v for k, v in locals().items() if k in OPTIONS}  # before any other local
     from data_prep.build import read_prep_config
-    from data_prep.dataset import holdout_split, label_index, load_windows, read_manifest
+    from data_prep.dataset import (
+        TRAINING_FIELDS,
+        holdout_split,
+        label_index,
+        load_windows,
+        rank_share,
+        read_manifest,
+    )
     from mustache.device import autocast, memory_format, resolve_device
     from mustache.ema import make_ema, update_ema
     from mustache.models.discriminator import Discriminator, DiscriminatorConfig
@@ -215,7 +222,7 @@ def training_loop(
 
     # ---- data: labelled windows of training persons, this rank's share, decoded once ----
     try:
-        records = read_manifest(data)
+        records = read_manifest(data, TRAINING_FIELDS)
     except FileNotFoundError:
         raise BadInput(f"{data}: dataset folder not found (run `mustache prep` first)"
                        ) from None
@@ -227,7 +234,7 @@ def training_loop(
     if min(len(x) for x in by_label) < dist.world:
         raise BadInput(f"{data}: training needs both labels, found {len(by_label[0])} clean "
                        f"and {len(by_label[1])} mustache windows outside the held-out persons")
-    mine = [x[dist.rank::dist.world] for x in by_label]  # each rank its own share
+    mine = rank_share(train_idx, labels_all, dist.rank, dist.world)  # only these are decoded
     held = [[i for i in held_idx if labels_all[i] == k][:grid_per_label] for k in (0, 1)]
     grid_idx = held[0] + held[1] or train_idx[:grid_per_label]  # tiny datasets: no held-out
     wanted = mine[0] + mine[1] + (grid_idx if dist.main else [])

@@ -58,6 +58,8 @@ CASES = [
     ("prep {d}/photos --out {d}/x --labels {d}/labels.csv", "labels.csv"),
     ("prep {d}/photos --out {d}/file/x", "file/x: output folder is not writable"),
     ("prep {d}/photos --out {d}/x --auto-label {d}/bad.pt", "bad.pt: not a loadable checkpoint"),
+    ("prep {d}/photos --out {d}/x --cluster tcp://127.0.0.1:1", "tcp://127.0.0.1:1: cannot reach the Dask scheduler"),
+    ("prep {d}/photos --out {d}/x --cluster my-laptop", "--cluster must be 'local' or a scheduler address"),
     # train
     ("train --data {d}/nope --preset tiny --device cpu --no-progress", "nope: dataset folder not found"),
     ("train --data {d}/data --preset tiny --device cuda --no-progress", "cuda"),
@@ -88,6 +90,11 @@ CASES = [
     ("apply {d}/photo.jpg --donor {d}/nope.jpg", "nope.jpg: donor photo not found"),
     ("apply {d}/photo.jpg --min-face 0", "min_face must be > 0"),
     ("apply {d}/photo.jpg --style bushy", "bushy"),
+    ("apply {d}/photo.jpg --cluster local", "--cluster is for a folder"),
+    ("apply {d}/photos --device cpu --cluster tcp://127.0.0.1:1", "tcp://127.0.0.1:1: cannot reach the Dask scheduler"),
+    # live (no display here, as in CI), serve
+    ("live 0", "no display"),
+    ("serve --port 70000", "--port must be in 0..65535"),
     # styles
     ("styles --sheet {d}/s.png --photo {d}/nope.jpg", "nope.jpg"),
     ("styles --sheet {d}/s.png --photo {d}/photo.jpg", "photo.jpg: not an image"),
@@ -104,9 +111,11 @@ CASES = [
 
 
 @pytest.mark.parametrize("line, says", CASES, ids=[c[0].replace("{d}/", "") for c in CASES])
-def test_bad_input_is_one_line_and_exit_2(files, line, says):
+def test_bad_input_is_one_line_and_exit_2(files, line, says, monkeypatch):
     if "cuda" in line and torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY"):  # `live` without a screen, as in CI
+        monkeypatch.delenv(var, raising=False)
     args = [a.replace("{d}", str(files)) for a in line.split()]
     r = CliRunner().invoke(app, args)
     assert isinstance(r.exception, SystemExit), r.exception  # not an uncaught error

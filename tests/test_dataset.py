@@ -2,11 +2,13 @@ import numpy as np
 import torch
 
 from data_prep.dataset import (
+    TRAINING_FIELDS,
     WindowDataset,
     default_augment,
     holdout_split,
     label_index,
     load_windows,
+    rank_share,
     read_manifest,
 )
 
@@ -66,3 +68,33 @@ def test_holdout_is_by_person_and_stable():
 def test_manifest_reader_and_labels(synthetic_dataset):
     assert len(read_manifest(synthetic_dataset)) == 16
     assert [label_index(x) for x in ("clean", "mustache", None)] == [0, 1, -1]
+
+
+def test_ranks_share_the_training_set_disjointly_and_balanced():
+    records = [{"id": f"{i:04d}", "person": f"p{i // 3}", "source": f"p{i}.jpg",
+                "label": ("clean", "mustache", None)[i % 5 % 3]} for i in range(500)]
+    labels = np.array([label_index(r["label"]) for r in records])
+    train, held = holdout_split(records, 0.1)
+    labelled = {i for i in train if labels[i] >= 0}
+    for world in (2, 3):
+        shares = [rank_share(train, labels, r, world) for r in range(world)]
+        flat = [i for clean, must in shares for i in clean + must]
+        assert len(flat) == len(set(flat)) and set(flat) == labelled  # disjoint, covering
+        assert not set(flat) & set(held)  # the same hold-out on every rank
+        for clean, must in shares:
+            assert all(labels[i] == 0 for i in clean) and all(labels[i] == 1 for i in must)
+        for k in (0, 1):  # balanced: each rank within one window of the others, per label
+            sizes = [len(share[k]) for share in shares]
+            assert max(sizes) - min(sizes) <= 1
+    one = rank_share(train, labels, 0, 1)  # one process: everything, in the training order
+    assert one == [[i for i in train if labels[i] == k] for k in (0, 1)]
+
+
+def test_training_reads_only_the_fields_it_needs(synthetic_dataset):
+    full, slim = read_manifest(synthetic_dataset), read_manifest(synthetic_dataset, TRAINING_FIELDS)
+    assert [r["id"] for r in slim] == [r["id"] for r in full]
+    assert all(set(r) == set(TRAINING_FIELDS) for r in slim)
+    assert "landmarks" in full[0]
+    # the same windows, labels and split either way
+    assert holdout_split(slim, 0.3) == holdout_split(full, 0.3)
+    assert (load_windows(synthetic_dataset, slim).windows == load_windows(synthetic_dataset, full).windows).all()

@@ -33,6 +33,7 @@ def apply(
     hair: Annotated[bool, typer.Option("--hair/--no-hair", help="Draw single hairs at the photo's resolution (--no-hair: the model's window-sized change only).")] = True,
     min_face: Annotated[float, typer.Option(help="Find and paint faces at least this wide (px). Finding small faces in a large photo costs time: about 0.1 s a megapixel for 40 px; at an eighth of the photo's long side or more only the quick pass runs.")] = 40.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    cluster: Annotated[str | None, typer.Option(help="A folder on Dask: 'local' (one worker a core here) or a scheduler address, tcp://host:8786 (workers must see the same paths). Needs mustache[cluster].")] = None,
 ) -> None:
     """Put a mustache on every face: the model (or --donor) says where and how dense, single
     hairs are drawn at the photo's own resolution in the colour of the person's eyebrows. Faces
@@ -50,6 +51,8 @@ def apply(
         raise BadInput(f"--clone must be normal, mixed or alpha, got {clone!r}")
     if donor is not None and not donor.is_file():
         raise BadInput(f"{donor}: donor photo not found")
+    if cluster is not None and not src.is_dir():
+        raise BadInput("--cluster is for a folder of photos")
     say = (lambda s: typer.echo(s, err=True)) if json_out == "-" else typer.echo
 
     from mustache.apply import ApplyOptions
@@ -79,7 +82,18 @@ def apply(
                 dst.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise BadInput(f"{dst}: cannot create the output folder ({e.strerror})") from None
-            report = _folder(engine, src, dst, options, compare, say)
+            if cluster is None:
+                report = _folder(engine, src, dst, options, compare, say)
+            else:  # one engine a worker; this process only collects the reports
+                import os
+                from functools import partial
+
+                from mustache.cluster import EngineSpec, FolderWorker, open_cluster
+
+                spec = EngineSpec(model, device, donor, donor_face, min_face)
+                with open_cluster(cluster, os.cpu_count() or 1) as c:
+                    remote = partial(c.map, partial(FolderWorker, spec, options, compare))
+                    report = _folder(engine, src, dst, options, compare, say, remote)
             failed, total, no_face = report["summary"]["failed"], len(report["photos"]), False
         else:
             dst = out or _default_out(src)
@@ -160,17 +174,26 @@ def _one(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: b
             "warnings": list(result.warnings)}
 
 
+def _photo(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool) -> dict:
+    """:func:`_one`, with a photo that cannot be read or written as ``{"photo", "error"}``."""
+    from mustache.errors import MustacheError
+
+    try:
+        return _one(engine, src, dst, options, compare)
+    except MustacheError as e:
+        return {"photo": str(src), "error": str(e)}
+
+
 def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool,
-            say) -> dict:
+            say, remote=None) -> dict:
     """Every photo under ``src`` -> the same relative path under ``dst``; a photo that cannot
     be read or written is reported in one line and counted (``summary.failed``), the rest still
-    go through."""
+    go through. ``remote(jobs)`` (a cluster's map) paints them elsewhere, in any order."""
     import sys
 
     from tqdm import tqdm
 
     from data_prep.image_io import is_image_path
-    from mustache.errors import MustacheError
     from mustache.videoio import is_video_path
 
     dst_res = dst.resolve()
@@ -180,19 +203,20 @@ def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare
     done = faces = no_face = 0
     failed: list[str] = []
     reports = []
-    for p in tqdm(photos, desc="apply", unit="photo", leave=False):
-        target = dst / _default_out(p.relative_to(src))
-        try:
-            r = _one(engine, p, target, options, compare)
-        except MustacheError as e:
-            failed.append(str(p))
-            tqdm.write(f"error: {e}", file=sys.stderr)
-            reports.append({"photo": str(p), "error": str(e)})
+    jobs = [(p, dst / _default_out(p.relative_to(src))) for p in photos]
+    results = (remote(jobs) if remote is not None else
+               (_photo(engine, p, target, options, compare) for p, target in jobs))
+    for r in tqdm(results, total=len(jobs), desc="apply", unit="photo", leave=False):
+        reports.append(r)
+        if "error" in r:
+            failed.append(r["photo"])
+            tqdm.write(f"error: {r['error']}", file=sys.stderr)
             continue
         done += 1
         faces += sum(f["blended"] for f in r["faces"])
         no_face += not r["faces"]
-        reports.append(r)
+    order = {str(p): i for i, p in enumerate(photos)}
+    reports.sort(key=lambda r: order[r.get("photo") or r["video"]])  # a cluster's: as they finish
     say(f"processed {done} photo{'s' * (done != 1)}: {faces} face{'s' * (faces != 1)} changed, "
         f"{no_face} without a face, {len(failed)} failed -> {dst}")
     summary = {"processed": done, "faces": faces, "no_face": no_face, "failed": len(failed)}

@@ -25,6 +25,7 @@ def prep(
     min_sharpness: Annotated[float, typer.Option(help="Minimum Laplacian variance (0: off).")] = 0.0,
     shard: Annotated[str, typer.Option(help="K/N: process the K-th of N shards (0-based).")] = "0/1",
     limit: Annotated[int | None, typer.Option(help="Process at most this many photos.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Run on Dask: 'local' (--workers processes here) or a scheduler address, tcp://host:8786 (workers must see the same paths). Needs mustache[cluster].")] = None,
     contact_sheet: Annotated[bool, typer.Option(help="Also write contact_sheet.png (windows by label).")] = True,
     auto_label: Annotated[Path | None, typer.Option(help="Classifier checkpoint: label unlabelled faces by its score (and record every face's mustache_score).")] = None,
     auto_label_margin: Annotated[float, typer.Option(help="With --auto-label: leave faces scoring within this of 0.5 unlabelled.")] = 0.0,
@@ -84,7 +85,8 @@ def prep(
         align=AlignConfig(size=face_size),
         region=replace(RegionConfig(), window_size=window_size),
         quality=QualityConfig(min_face_width=min_face, max_yaw=max_yaw, min_blur=min_sharpness),
-        detector=DetectorConfig(min_face=min_face),  # the search reaches the faces prep keeps
+        # the search reaches the faces prep keeps; its workers are the parallelism
+        detector=DetectorConfig(min_face=min_face, search_threads=1),
         max_faces=max_faces,
     )
     n = workers or os.cpu_count() or 1
@@ -93,8 +95,15 @@ def prep(
         return tqdm(it, total=total, unit="photo", desc="prep", dynamic_ncols=True)
 
     try:
-        s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_, limit=limit,
-                          progress=bar)
+        if cluster is None:
+            s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_,
+                              limit=limit, progress=bar)
+        else:  # one detector a Dask worker; this process writes the manifest
+            from mustache.cluster import open_cluster
+
+            with open_cluster(cluster, n) as c:
+                s = build_dataset(photos, out, label_fn, config, shard=shard_, limit=limit,
+                                  progress=bar, runner=c.prep)
     except ConfigMismatch as e:
         raise BadInput(str(e)) from None
     _print_summary(s, out)

@@ -68,8 +68,8 @@ def read_photo(data: bytes, limits: Limits = Limits()) -> Photo:
     if kind not in FORMATS:
         raise BadInput(f"{kind} images are not supported (use JPEG, PNG or WebP)")
     if w * h > limits.max_pixels:
-        raise BadInput(f"the photo is too large ({w}x{h} = {w * h / 1e6:.1f} MP; the limit is "
-                       f"{limits.max_pixels / 1e6:.0f} MP)")
+        raise BadInput(f"the photo is too large ({w}x{h} = {w * h / 1e6:.3g} MP; the limit is "
+                       f"{limits.max_pixels / 1e6:.3g} MP)")
     fmt, suffix = FORMATS[kind]
     rgb = _decode_jpeg(data) if fmt == "JPEG" else None
     if rgb is None:
