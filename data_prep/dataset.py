@@ -18,7 +18,6 @@ from data_prep.build import read_jsonl
 from data_prep.image_io import read_image_fast
 from data_prep.labels import LABELS
 
-
 # what training reads of a manifest line: a whole line, with its 478 landmarks, takes ~70 kB as
 # Python objects, this ~1 kB, so a rank can hold the lines of millions of faces
 TRAINING_FIELDS = ("id", "source", "person", "label", "files")
