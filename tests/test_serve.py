@@ -222,3 +222,93 @@ def test_cli_serve_help_names_the_options():
     assert r.exit_code == 0 and "--port" in r.output and "--host" in r.output
     r = CliRunner().invoke(cli, ["serve", "--port", "70000"])
     assert r.exit_code == 2 and "--port must be in 0..65535" in r.output
+
+
+def shifted(rgb: np.ndarray, dx: int) -> np.ndarray:
+    """``rgb`` moved ``dx`` px right, the edge repeated (a face moving in front of a camera)."""
+    return np.pad(rgb, ((0, 0), (dx, 0), (0, 0)), mode="edge")[:, :rgb.shape[1]]
+
+
+def jpeg_rgb(body: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(body)) as im:
+        assert im.format == "JPEG"
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+def test_webcam_frames_get_mustaches_that_stay_put(app, astronaut):
+    import time
+
+    # a 640x480 camera frame with the astronaut in it, moving 3 px a frame, then still
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, 64:576] = astronaut[16:496]
+    c = client(app)
+    sent, got, seconds = [], [], []
+    for i, dx in enumerate([0, 3, 6, 9, 12, 12, 12]):
+        sent.append(shifted(frame, dx))
+        t = time.perf_counter()
+        r = c.post("/api/live?seed=4&style=walrus", content=encode(sent[-1], "JPEG", quality=80))
+        seconds.append(time.perf_counter() - t)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
+        assert r.headers["x-mustache-faces"] == "1", i
+        got.append(jpeg_rgb(r.content))
+        assert got[-1].shape == (480, 640, 3)
+    # the upper lip (x 198-250, y 131-142 of the portrait: 64 px right and 16 up in the
+    # frame) is changed in every frame, and moves with the face
+    for out, src, dx in zip(got, sent, [0, 3, 6, 9, 12, 12, 12], strict=True):
+        y, x = 113, 262 + dx
+        assert np.abs(out[y:y + 15, x:x + 52] - src[y:y + 15, x:x + 52]).mean() > 8
+        assert np.abs(out[:100] - src[:100].astype(int)).mean() < 3  # the rest: JPEG noise only
+    assert np.abs(got[-1] - got[-2]).mean() < 2  # a still face: the same mustache
+    # its frame rate at 640x480 after the first frame (which paints), for the README
+    print(f"\nwebcam 640x480: first frame {seconds[0]:.2f} s, then "
+          f"{len(seconds[1:]) / sum(seconds[1:]):.1f} frames/s")
+
+
+def test_webcam_sessions_keep_their_own_faces_and_stop(app, astronaut):
+    face = np.zeros((480, 640, 3), np.uint8)
+    face[:, 64:576] = astronaut[16:496]
+    empty = encode(np.full((480, 640, 3), 90, np.uint8), "JPEG", quality=80)
+    alice, bob = client(app), client(app)
+    for dx in (0, 2):
+        assert alice.post("/api/live", content=encode(shifted(face, dx), "JPEG")).status_code == 200
+        # Bob's camera sees nobody: his frame comes back as it was, with no trace of Alice's face
+        r = bob.post("/api/live", content=empty)
+        assert r.status_code == 200 and r.headers["x-mustache-faces"] == "0"
+        assert r.content == empty
+    store = app.state.store
+    alice_stream = store._sessions[alice.cookies["mustache_session"]].live[1]
+    # other settings: a new stream (the old one closed), then Stop closes that one
+    assert alice.post("/api/live?seed=9", content=encode(face, "JPEG")).status_code == 200
+    assert alice_stream.closed
+    newer = store._sessions[alice.cookies["mustache_session"]].live[1]
+    assert alice.post("/api/live/stop").json() == {"stopped": True} and newer.closed
+    assert alice.post("/api/live/stop").json() == {"stopped": False}
+    # a bad frame or setting is one line, like a bad photo
+    for query, body, words in [("", b"", "empty"), ("", b"<html>", "not an image"),
+                               ("style=moustachio", empty, "unknown style")]:
+        r = bob.post(f"/api/live?{query}", content=body)
+        assert r.status_code == 400 and words in r.json()["error"], r.text
+        assert "\n" not in r.json()["error"]
+
+
+def test_store_closes_idle_and_dropped_webcam_streams():
+    class Stream:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    now = [0.0]
+    s = Store(StoreConfig(ttl_s=600, live_idle_s=60, max_sessions=1), clock=lambda: now[0])
+    a = s.session(None)
+    first = s.live(a, "k", Stream)
+    assert s.live(a, "k", Stream) is first and s.live(a, "other", Stream) is not first
+    assert first.closed
+    second = s.live(a, "other", Stream)
+    now[0] = 61.0
+    s.session(a)  # any request: the stream without a frame for a minute is closed
+    assert second.closed and s._sessions[a].live is None
+    third = s.live(a, "k", Stream)
+    s.session(None)  # a new browser evicts the only session, and its stream
+    assert third.closed
+    s.close()

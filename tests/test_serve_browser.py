@@ -57,13 +57,22 @@ def server():
         proc.kill()
 
 
+def sandbox() -> list[str]:
+    return ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses root
+
+
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
+    """Playwright's Chromium launcher (one Playwright a module: its sync API cannot nest)."""
     with playwright.sync_playwright() as p:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses root
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield b
-        b.close()
+        yield p.chromium
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    b = chromium.launch(executable_path=CHROMIUM, args=sandbox())
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -177,3 +186,31 @@ def test_donor_mode_and_examples(server, browser, tmp_path, astronaut):
     page.close()
 
 
+
+
+def test_webcam_shows_frames_and_stops(server, chromium):
+    """Chromium's fake camera (a moving test pattern, allowed without asking): Webcam sends
+    frames and draws what comes back, one after the other; Stop releases the camera."""
+    args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", *sandbox()]
+    b = chromium.launch(executable_path=CHROMIUM, args=args)
+    try:
+        page = b.new_page()
+        page.goto(server)
+        page.wait_for_selector("#style option[value=walrus]", state="attached")
+        page.click("#webcam")
+        # three frames back: the loop keeps going, each frame after the last answer
+        expect(page.locator("#live-out")).to_have_attribute("data-frames", re.compile(r"^([3-9]|\d\d+)$"),
+                                                             timeout=30_000)
+        assert page.locator("#message").is_hidden()
+        width = page.eval_on_selector("#live-out", "e => e.width")
+        assert 0 < width <= 640
+        page.select_option("#style", "walrus")  # a setting changed: the stream goes on
+        shown = int(page.get_attribute("#live-out", "data-frames"))
+        expect(page.locator("#live-out")).not_to_have_attribute("data-frames", str(shown),
+                                                                timeout=30_000)
+        page.click("#webcam-stop")
+        expect(page.locator("#live-status")).to_have_text("stopped")
+        expect(page.locator("#webcam")).to_be_visible()
+        assert page.locator("#message").is_hidden()
+    finally:
+        b.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -35,6 +36,8 @@ COOKIE = "mustache_session"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 EXAMPLES = ("astronaut", "two-astronauts")  # built from scikit-image's public-domain portrait
 MAX_VARIATIONS = 6
+LIVE_RATE = 10.0  # webcam frames a second the tracker's smoothing expects (one at a time, ~0.1 s each)
+LIVE_QUALITY = 80  # the frames sent back: small and quick to encode; they are only shown
 # the page loads nothing from elsewhere, and the browser is told to refuse it if it tried
 CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
@@ -190,6 +193,33 @@ def create_app(config: ServeConfig = ServeConfig(), model: ModelServer | None = 
 
         return await run_in_threadpool(work)
 
+    @app.post("/api/live")
+    async def live(request: Request, opts: Annotated[_Options, Query()]):
+        """One webcam frame (the page sends the next when this one is back) -> it as a JPEG
+        with its mustaches, by the session's own stream (made on the first frame, and again
+        when the settings change)."""
+        data = await _body(request, config.limits)
+        session = request.state.session
+
+        def work():
+            photo = read_photo(data, config.limits)
+            key = opts.model_copy(update={"name": ""})  # the file name is no setting here
+            options, engine = _options(opts), _donor(store, session, opts.donor)
+            stream = store.live(session, key, lambda: model.live(options, engine, LIVE_RATE))
+            out, painted = stream.process(photo.rgb)
+            if photo.format == "JPEG" and np.array_equal(out, photo.rgb):
+                body = data  # nothing painted: the frame as it came, not re-encoded
+            else:
+                body = _jpeg(out, LIVE_QUALITY)
+            return Response(body, media_type="image/jpeg",
+                            headers={"X-Mustache-Faces": str(painted)})
+
+        return await run_in_threadpool(work)
+
+    @app.post("/api/live/stop")
+    async def live_stop(request: Request):
+        return {"stopped": store.stop_live(request.state.session)}
+
     @app.get("/api/results/{token}")
     async def result(request: Request, token: str, download: bool = False):
         r = store.get(request.state.session, token)
@@ -293,6 +323,14 @@ def _example_png(name: str) -> bytes:
     a = data.astronaut()
     rgb = a if name == "astronaut" else np.hstack([a, a[:, ::-1]])
     return encode_crop(rgb)
+
+
+def _jpeg(rgb, quality: int) -> bytes:
+    import cv2
+
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes()
 
 
 def _line(e: Exception) -> str:

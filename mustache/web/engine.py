@@ -19,6 +19,7 @@ import numpy as np
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceLandmarks, MediaPipeDetector
     from mustache.apply import ApplyOptions, ApplyResult, Engine
+    from mustache.video import VideoMustacher
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,47 @@ class ModelServer:
                             "before": before[y0:y1, x0:x1], "after": result.image[y0:y1, x0:x1]})
         return out
 
+    def live(self, options: ApplyOptions, donor: Engine | None = None, rate: float = 10.0
+             ) -> LiveVideo:
+        """A webcam stream of its own (see :class:`LiveVideo`), painted by the generator or the
+        donor; ``rate``: about the frames a second it will get (the smoothing's time scale)."""
+        from mustache.video import VideoMustacher
+
+        return LiveVideo(VideoMustacher(donor or self.mustacher, options, rate=rate), self._lock)
+
     def close(self) -> None:
         self.mustacher.close()
         for d in self._detectors.values():
             d.close()
         self._detectors.clear()
+
+
+class LiveVideo:
+    """One browser's webcam: its own :class:`mustache.video.VideoMustacher`, so its own face
+    tracks and its own face detector (MediaPipe's mesh follows faces from call to call: shared,
+    one browser's face would be looked for in another's frames).
+
+    A frame runs under the server's lock (one job at a time, painting included); closing waits
+    for a frame in progress, so a detector is never closed under a running graph."""
+
+    def __init__(self, video: VideoMustacher, model_lock: threading.Lock):
+        self._video, self._model_lock = video, model_lock
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        """The next frame -> (it with its mustaches, how many faces have one); BadInput once
+        closed (stopped, or replaced by a stream with other settings)."""
+        from mustache.errors import BadInput
+
+        with self._lock, self._model_lock:
+            if self.closed:
+                raise BadInput("the webcam was stopped; start it again")
+            out = self._video.process(rgb)
+            return out, sum(not isinstance(v, str) for v in self._video.layers.values())
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self._video.close()

@@ -1,10 +1,12 @@
 """What each browser owns on the server: its results (files in the server's own temporary
-folder) and its donor, under random tokens, per session.
+folder), its donor and its webcam stream, under random tokens, per session.
 
 Nothing is keyed by a guessable id: a session is a random 256-bit cookie, a result a random
 token, and a lookup needs both, so one browser cannot fetch another's photo even with its token.
 Results expire ``ttl_s`` after they were made; a session's oldest results and the least recently
-seen sessions are dropped past the caps; :meth:`Store.close` removes the folder.
+seen sessions are dropped past the caps; a webcam stream is closed when stopped, replaced,
+idle for ``live_idle_s`` (a tab closed without Stop) or its session goes; :meth:`Store.close`
+removes the folder.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 class Closable(Protocol):
     def close(self) -> None: ...
+
+
+L = TypeVar("L", bound=Closable)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class StoreConfig:
     ttl_s: float = 30 * 60  # a result can be downloaded this long after it was made
     results_per_session: int = 32  # older ones are dropped past this
     max_sessions: int = 64  # the least recently seen session is dropped past this
+    live_idle_s: float = 60  # a webcam stream without a frame this long is closed (its
+    # detector holds memory, and a closed tab sends no Stop)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,8 @@ class _Session:
     seen: float
     results: dict[str, Result] = field(default_factory=dict)
     donor: tuple[str, Closable] | None = None
+    live: tuple[Hashable, Closable] | None = None  # (its settings, the stream)
+    live_seen: float = 0.0
 
 
 def new_token() -> str:
@@ -122,12 +132,45 @@ class Store:
                 return None
             return s.donor[1]
 
+    # ------------------------------------------------------------------ webcam
+    def live(self, session: str, key: Hashable, make: Callable[[], L]) -> L:
+        """``session``'s webcam stream for the settings ``key``: the one it has, or a new one
+        from ``make()`` when it has none or one with other settings (closed: its faces were
+        painted with those)."""
+        with self._lock:
+            s = self._sessions.get(session)
+            if s is None:
+                raise KeyError(session)
+            s.live_seen = self._clock()
+            if s.live is not None and s.live[0] == key:
+                return s.live[1]  # type: ignore[return-value]
+            self._stop_live(s)
+            stream = make()
+            s.live = (key, stream)
+            return stream
+
+    def stop_live(self, session: str) -> bool:
+        """Close ``session``'s webcam stream; -> whether it had one."""
+        with self._lock:
+            s = self._sessions.get(session)
+            return s is not None and self._stop_live(s)
+
+    @staticmethod
+    def _stop_live(s: _Session) -> bool:
+        if s.live is None:
+            return False
+        s.live[1].close()
+        s.live = None
+        return True
+
     # ------------------------------------------------------------------ cleaning
     def _expire(self, now: float) -> None:
         ttl = self.config.ttl_s
         for token in [t for t, s in self._sessions.items() if now - s.seen > ttl]:
             self._drop(token)
         for s in self._sessions.values():
+            if s.live is not None and now - s.live_seen > self.config.live_idle_s:
+                self._stop_live(s)
             for t in [t for t, r in s.results.items() if now - r.made > ttl]:
                 s.results.pop(t).path.unlink(missing_ok=True)
 
@@ -135,6 +178,7 @@ class Store:
         s = self._sessions.pop(token)
         if s.donor is not None:
             s.donor[1].close()
+        self._stop_live(s)
         shutil.rmtree(self.root / token, ignore_errors=True)
 
     def files(self) -> list[Path]:

@@ -48,16 +48,21 @@ function select(p) {
   show(p);
 }
 
-function params(p, extra = {}) {
+function settings(extra = {}) {
   const q = new URLSearchParams({
     seed: $("seed").value || "0", strength: $("strength").value, style: $("style").value,
     color: $("color").value === "custom" ? $("color-pick").value : $("color").value,
     length: $("length").value, thickness: $("thickness").value, force: $("force").checked,
-    name: p.file.name, ...extra });
+    ...extra });
   if (document.querySelector("input[name=mode]:checked").value === "donor") {
     if (!state.donor) throw new Error("choose a donor photo first (a face with a mustache)");
     q.set("donor", state.donor);
   }
+  return q;
+}
+
+function params(p, extra = {}) {
+  const q = settings({ name: p.file.name, ...extra });
   if (p.faces && p.off.size) {
     const on = p.faces.map((f) => f.index).filter((i) => !p.off.has(i));
     q.set("faces", on.length ? on.join(",") : "none");
@@ -161,6 +166,7 @@ async function setDonor(file) {
   try {
     const r = await call("/api/donor", file);
     state.donor = r.donor;
+    settingsChanged();  // a running webcam takes the new donor
     $("donor-status").textContent = ["donor ready", ...r.warnings].join(" \u00b7 ");
   } catch (e) {
     $("donor-status").textContent = "";
@@ -172,6 +178,99 @@ async function loadExample(name) {
   const r = await fetch(`/api/examples/${name}`);
   const blob = await r.blob();
   addPhotos([new File([blob], `${name}.png`, { type: "image/png" })]);
+}
+
+// Webcam: the camera is drawn into a canvas that is never shown, sent as a JPEG of at most
+// 640 px, and the answer drawn; the next frame leaves only when the answer is back, so a slow
+// server lowers the frame rate instead of piling up frames. A new settings query makes the
+// server start a new stream (the faces are painted again with the new settings).
+const live = { camera: null, video: null, query: "", generation: 0, frames: 0 };
+const LIVE_MAX = 640;
+const CAMERA_ERRORS = {
+  NotAllowedError: "the camera was not allowed: allow it for this page (the camera icon in the address bar), then click Webcam again",
+  SecurityError: "the camera was not allowed: allow it for this page (the camera icon in the address bar), then click Webcam again",
+  NotFoundError: "no camera was found on this computer",
+  OverconstrainedError: "no camera was found on this computer",
+  NotReadableError: "the camera is in use by another program (or the system blocked it)",
+  AbortError: "the camera could not start; try again",
+};
+
+async function startWebcam() {
+  say("");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia)
+    return say("webcam: this browser offers no camera to this page (open it as http://127.0.0.1 or http://localhost)");
+  try { live.query = settings().toString(); } catch (e) { return say(`webcam: ${e.message}`); }
+  let camera;
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ audio: false, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+  } catch (e) {
+    return say(`webcam: ${CAMERA_ERRORS[e.name] || `the camera cannot start (${e.message})`}`);
+  }
+  const video = document.createElement("video");
+  video.muted = true; video.playsInline = true; video.srcObject = camera;
+  try { await video.play(); } catch (e) {
+    camera.getTracks().forEach((t) => t.stop());
+    return say(`webcam: the camera cannot start (${e.message})`);
+  }
+  Object.assign(live, { camera, video, frames: 0 });
+  const gen = ++live.generation;
+  $("webcam").hidden = true; $("webcam-stop").hidden = false; $("live").hidden = false;
+  $("live-status").textContent = "starting (the first frame paints each face, about a second)...";
+  liveLoop(gen);
+}
+
+async function liveLoop(gen) {
+  const grab = document.createElement("canvas");  // the hidden canvas the camera is drawn in
+  const out = $("live-out");
+  let since = performance.now(), count = 0;
+  while (gen === live.generation) {
+    const v = live.video;
+    if (!v.videoWidth) { await new Promise((r) => setTimeout(r, 50)); continue; }
+    const scale = Math.min(1, LIVE_MAX / Math.max(v.videoWidth, v.videoHeight));
+    grab.width = Math.round(v.videoWidth * scale); grab.height = Math.round(v.videoHeight * scale);
+    grab.getContext("2d").drawImage(v, 0, 0, grab.width, grab.height);
+    const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.8));
+    let r;
+    try {
+      r = await fetch(`/api/live?${live.query}`, { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+    } catch (e) {
+      if (gen === live.generation) { say(`webcam: the server cannot be reached (${e.message})`); stopWebcam(); }
+      return;
+    }
+    if (gen !== live.generation) return;  // stopped, or restarted, meanwhile
+    if (!r.ok) {
+      const j = await r.json().catch(() => ({}));
+      say(`webcam: ${j.error || `the server answered ${r.status}`}`);
+      return stopWebcam();
+    }
+    const faces = r.headers.get("X-Mustache-Faces") || "0";
+    const frame = await createImageBitmap(await r.blob());
+    if (gen !== live.generation) return;
+    out.width = frame.width; out.height = frame.height;
+    out.getContext("2d").drawImage(frame, 0, 0);
+    frame.close();
+    out.dataset.frames = String(++live.frames);
+    count++;
+    const s = (performance.now() - since) / 1000;
+    if (s > 1) {
+      $("live-status").textContent = `${out.width}x${out.height} \u00b7 ${faces} face${faces === "1" ? "" : "s"} with a mustache \u00b7 ${(count / s).toFixed(1)} frames/s`;
+      since = performance.now(); count = 0;
+    }
+  }
+}
+
+function stopWebcam() {
+  live.generation++;
+  if (live.camera) live.camera.getTracks().forEach((t) => t.stop());  // the camera's light goes off
+  live.camera = null; live.video = null;
+  $("webcam").hidden = false; $("webcam-stop").hidden = true;
+  $("live-status").textContent = "stopped";
+  fetch("/api/live/stop", { method: "POST" }).catch(() => {});
+}
+
+function settingsChanged() {
+  if (!live.camera) return;
+  try { live.query = settings().toString(); } catch (e) { say(`webcam: ${e.message}`); stopWebcam(); }
 }
 
 async function start() {
@@ -202,6 +301,10 @@ async function start() {
   $("apply").addEventListener("click", () => state.current ? applyTo(state.current) : say("choose a photo first"));
   $("apply-all").addEventListener("click", async () => { for (const p of state.photos) await applyTo(p); });
   $("vary").addEventListener("click", vary);
+  $("webcam").addEventListener("click", startWebcam);
+  $("webcam-stop").addEventListener("click", stopWebcam);
+  for (const el of document.querySelectorAll("#controls input, #controls select"))
+    if (el.id !== "donor-file") el.addEventListener("change", settingsChanged);
   $("slider").addEventListener("input", (e) => { $("after-clip").style.width = `${e.target.value}%`; });
 }
 
