@@ -161,6 +161,14 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return DEFAULT_MODEL
 
 
+def close_parts(detector, scorer) -> None:
+    """Close what an engine (Mustacher, DonorTransfer) made: its detector (None when it was
+    lent one) and its scorer."""
+    for part in (detector, scorer):
+        if part is not None:
+            part.close()
+
+
 def shipped_scorer():
     """The shipped mustache classifier (:class:`mustache.classify.Scorer`) on the CPU, or None
     when this install has no weights for it."""
@@ -310,12 +318,8 @@ class Mustacher:
         return change, mask, box
 
     def close(self) -> None:
-        if self._own and self.detector is not None:
-            self.detector.close()
-        self.detector = None
-        if self.scorer is not None:
-            self.scorer.close()
-            self.scorer = None
+        close_parts(self.detector if self._own else None, self.scorer)
+        self.detector = self.scorer = None
 
     def __enter__(self) -> Mustacher:
         return self

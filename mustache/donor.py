@@ -435,12 +435,10 @@ class DonorTransfer:
         return ApplyResult(r.image, r.faces, self.warnings)
 
     def close(self) -> None:
-        if self._own and self.detector is not None:
-            self.detector.close()
-        self.detector = None
-        if self.scorer is not None:
-            self.scorer.close()
-            self.scorer = None
+        from mustache.apply import close_parts
+
+        close_parts(self.detector if self._own else None, self.scorer)
+        self.detector = self.scorer = None
 
     def __enter__(self) -> DonorTransfer:
         return self
