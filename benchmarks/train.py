@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
 
 
 def fake_dataset(root: Path, n: int = 64, size: int = 128) -> Path:
@@ -60,13 +62,9 @@ def main() -> None:
 
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    print(f"CPU: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+    from benchmarks.machine import cpu_name
+
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, load {os.getloadavg()[0]:.1f}")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if "cuda" in devices:

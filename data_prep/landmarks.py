@@ -4,7 +4,7 @@
 with 478 points in the photo's pixel coordinates. MediaPipe is imported lazily, on first use.
 
 Two searches, each with its own reach. FaceMesh's own detector is short-range (it sees 128 px)
-and finds faces at least about an eighth of the photo's long side. Smaller faces, down to
+and finds faces at least 0.12 of the photo's long side (``mesh_reach``: 0.15). Smaller faces, down to
 ``DetectorConfig.min_face``, are left to the full-range detector (it sees 192 px) over a
 pyramid of overlapping tiles of the full-resolution photo (:func:`search_views`); each face it
 finds gets the mesh on its own crop. Prep, apply, score and donor all find faces this way.
@@ -189,7 +189,8 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def _iou(a, b) -> float:
+def box_iou(a, b) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
     ix0, iy0 = max(a[0], b[0]), max(a[1], b[1])
     ix1, iy1 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
@@ -245,7 +246,7 @@ class MediaPipeDetector:
             if p.shape[0] != NUM_LANDMARKS:
                 continue
             box = (*p[:, :2].min(0), *p[:, :2].max(0))
-            score = max((s for db, s in dets if _iou(db, box) > 0.1), default=self.config.min_confidence)
+            score = max((s for db, s in dets if box_iou(db, box) > 0.1), default=self.config.min_confidence)
             out.append((p, score))
         return out
 
@@ -293,11 +294,11 @@ class MediaPipeDetector:
         full-resolution crop."""
         known, faces = list(known), []
         for box, score in self.full_range_boxes(image, views):
-            if any(_iou(box, b) > self.config.overlap_iou for b in known):
+            if any(box_iou(box, b) > self.config.overlap_iou for b in known):
                 continue
             face = self.detect_in_box(image, box, score=score)
             # a loose box (a neck, a shoulder) can lead the mesh to a face already found
-            if face is not None and all(_iou(face.box, b) <= self.config.overlap_iou for b in known):
+            if face is not None and all(box_iou(face.box, b) <= self.config.overlap_iou for b in known):
                 faces.append(face)
                 known.append(face.box)
         return faces
@@ -341,7 +342,7 @@ class MediaPipeDetector:
         boxes.sort(key=lambda bs: -bs[1])
         kept: list = []
         for b, s in boxes:
-            if all(_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
+            if all(box_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
                 kept.append((b, s))
         return kept
 

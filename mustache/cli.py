@@ -14,7 +14,7 @@ import typer
 
 from mustache.errors import BadInput, MustacheError, NoFace, WorkFailed
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NO_FACE = 0, 1, 2, 3
+EXIT_FAILURE, EXIT_USAGE, EXIT_NO_FACE = 1, 2, 3
 # the one mapping from failure to exit code (README "Exit codes"); the first match wins
 EXIT_CODES: tuple[tuple[type[MustacheError], int], ...] = (
     (BadInput, EXIT_USAGE),  # a missing or unreadable file, a bad option, checkpoint or device

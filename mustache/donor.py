@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import indices as ix
-from data_prep.landmarks import FaceDetector
+from data_prep.landmarks import FaceDetector, box_iou
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
 from mustache.apply import ApplyOptions, ApplyResult, as_rgb
 from mustache.errors import BadInput
@@ -260,13 +260,6 @@ def _pick_face(detector, image: np.ndarray, donor_face: int | None, config: Dono
     return faces[i]
 
 
-def _iou(a, b) -> float:
-    ix0, iy0, ix1, iy1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 class DonorTransfer:
     """A donor's mustache, ready to put on any number of target photos.
 
@@ -322,7 +315,7 @@ class DonorTransfer:
             w = flip.shape[1]
             x0, y0, x1, y1 = self.face.box
             want = (w - 1 - x1, y0, w - 1 - x0, y1)
-            faces = [f for f in self.detector.detect(flip) if _iou(f.box, want) > 0.5]
+            faces = [f for f in self.detector.detect(flip) if box_iou(f.box, want) > 0.5]
             ok = faces and _lip_problem(faces[0].points, flip.shape[:2], self.config) is None
             self._mirrored = _donor_face(flip, faces[0], self.config) if ok else self.face
         return self._mirrored
@@ -465,7 +458,9 @@ def mustache_mask(image: np.ndarray, points: np.ndarray, config: DonorConfig = D
     box = _box_of(np.concatenate([poly, search]), 0.25 * d, image.shape[:2])
     x0, y0, x1, y1 = box
     shape = (y1 - y0, x1 - x0)
-    light = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    from mustache.haircolor import rgb_to_lab
+
+    light = rgb_to_lab(image[y0:y1, x0:x1])[..., 0].astype(np.float32)  # L*, 0-100
     ring = _skin_ring(xy, poly, box, config)
     if ring.sum() < 20:
         return np.zeros(image.shape[:2], bool)
@@ -473,7 +468,7 @@ def mustache_mask(image: np.ndarray, points: np.ndarray, config: DonorConfig = D
     inside = polygon_mask(search - [x0, y0], shape) > 0.5
     lips = polygon_mask(xy[list(_LIPS)] - [x0, y0], shape) > 0
     # a mustache is clearly darker than the skin (stubble and the philtrum's shade are not)
-    hard = ((drop > max(18.0, 0.45 * float(np.percentile(drop[inside], 98)))) & inside
+    hard = ((drop > max(7.0, 0.45 * float(np.percentile(drop[inside], 98)))) & inside
             & ~lips).astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(0.03 * d) + 1,) * 2)
     hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, k)

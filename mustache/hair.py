@@ -505,8 +505,8 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # both layers in one splat (palette groups 0..G-1 under, G..2G-1 top)
     g = len(pal)
     under, top = layers
-    both = Strands(*(np.concatenate([getattr(under, f), getattr(top, f)])
-                     for f in ("p0", "p1", "p2", "width")),
+    both = Strands(np.concatenate([under.p0, top.p0]), np.concatenate([under.p1, top.p1]),
+                   np.concatenate([under.p2, top.p2]), np.concatenate([under.width, top.width]),
                    np.concatenate([under.group, top.group + g]))
     cov = np.moveaxis(splat(both, both.group, 2 * g, (h, w)), 0, -1)  # (h, w, 2G)
     # each layer's opacity (overlaps saturate) and colour x opacity, in the photo's sharp

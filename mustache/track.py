@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from data_prep import indices as ix
+from data_prep.landmarks import box_iou
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector, FaceLandmarks
@@ -144,13 +145,6 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([r, (md - r @ ms)[:, None]])
 
 
-def iou(a, b) -> float:
-    ix0, iy0, ix1, iy1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(ix1 - ix0, 0.0) * max(iy1 - iy0, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 class Tracker:
     """Faces of consecutive RGB uint8 (H, W, 3) frames as :class:`Track` s (see the module
     docstring). ``rate``: frames a second (sets the smoothing's time scale)."""
@@ -237,8 +231,8 @@ class Tracker:
         """The full face search: new faces start tracks; known ones refresh theirs."""
         found = self.detector.detect(rgb)
         for face in found:
-            best = max(self.tracks, key=lambda t: iou(t.box, face.box), default=None)
-            if best is not None and iou(best.box, face.box) > self.config.match_iou:
+            best = max(self.tracks, key=lambda t: box_iou(t.box, face.box), default=None)
+            if best is not None and box_iou(best.box, face.box) > self.config.match_iou:
                 if best.fresh is None:
                     best.remesh(face)
                 continue

@@ -205,10 +205,7 @@ def training_loop(
 
     # ---- processes and device ----
     dist = distributed.init(cfg.device)
-    try:
-        dev = resolve_device(cfg.device)
-    except (ValueError, RuntimeError) as e:
-        raise BadInput(str(e)) from None
+    dev = resolve_device(cfg.device)  # BadInput naming the device
     if dev.type == "cuda" and dist.world > 1:
         dev = torch.device("cuda", dist.local_rank)
     if cfg.batch_size % dist.world or cfg.batch_size // dist.world < 2:

@@ -112,7 +112,7 @@ class VideoReader:
         if self._first is None:
             self.container.close()
             raise BadInput(f"{self.path}: no video frames")
-        r = int(round(getattr(self._first, "rotation", 0) or 0))
+        r = int(round(self._first.rotation or 0))
         self._first = None
         # opened again rather than seeked back: a seek to 0 drops audio packets before it
         # (the AAC priming packet)
@@ -169,7 +169,7 @@ class VideoReader:
 
 
 def _why(e: BaseException) -> str:
-    return getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return (e.strerror if isinstance(e, OSError) else None) or str(e) or type(e).__name__
 
 
 class VideoWriter:

@@ -45,9 +45,10 @@ def prep(
         load_classifier(auto_label)
     if not 0 <= auto_label_margin < 0.5:
         raise BadInput(f"--auto-label-margin must be in [0, 0.5), got {auto_label_margin}")
-    if face_size < 32 or window_size < 16 or max_faces < 1 or workers < 0 or (limit or 0) < 0:
+    if face_size < 32 or window_size < 16 or max_faces < 1 or workers < 0 or (limit or 0) < 0 \
+            or not min_face > 0:
         raise BadInput("need --face-size >= 32, --window-size >= 16, --max-faces >= 1, "
-                       "--workers >= 0, --limit >= 0")
+                       "--workers >= 0, --limit >= 0, --min-face > 0")
     for f in (labels_csv, celeba_attrs):
         if f is not None and not f.is_file():
             raise BadInput(f"{f}: label file not found")

@@ -15,7 +15,7 @@ def serve(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "cpu",
     max_mb: Annotated[float, typer.Option(help="Largest upload, MB.")] = 40.0,
     max_mp: Annotated[float, typer.Option(help="Largest photo, megapixels.")] = 50.0,
-    face_share: Annotated[float, typer.Option(help="Search for faces at least this share of the photo's long side (and 40 px); smaller is slower on large photos.")] = 0.05,
+    face_share: Annotated[float, typer.Option(help="Search for faces down to about this share of the photo's long side (40 px doubled while within it); smaller is slower on large photos.")] = 0.05,
 ) -> None:
     """A page in your browser: drop photos, pick a style, colour and seed, compare before and
     after, look at the mustache at 100%, download at full resolution (format and EXIF kept).

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from data_prep.image_io import encode_image
 from mustache.errors import BadInput, NoFace
 from mustache.web.engine import EngineConfig, ModelServer, search_width
 from mustache.web.photos import Limits, Photo, encode_crop, encode_like, read_photo
@@ -210,7 +211,7 @@ def create_app(config: ServeConfig = ServeConfig(), model: ModelServer | None = 
             if photo.format == "JPEG" and np.array_equal(out, photo.rgb):
                 body = data  # nothing painted: the frame as it came, not re-encoded
             else:
-                body = _jpeg(out, LIVE_QUALITY)
+                body = encode_image(out, ".jpg", LIVE_QUALITY)
             return Response(body, media_type="image/jpeg",
                             headers={"X-Mustache-Faces": str(painted)})
 
@@ -323,14 +324,6 @@ def _example_png(name: str) -> bytes:
     a = data.astronaut()
     rgb = a if name == "astronaut" else np.hstack([a, a[:, ::-1]])
     return encode_crop(rgb)
-
-
-def _jpeg(rgb, quality: int) -> bytes:
-    import cv2
-
-    _, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return buf.tobytes()
 
 
 def _line(e: Exception) -> str:

@@ -1,11 +1,11 @@
 """The server's one model: loaded once, used one job at a time, with a face search sized to
 each photo and the crops the page shows at 100%.
 
-The face search costs about 0.1-0.3 s a megapixel when it reaches 40 px faces (README "Finding
-faces"), 1-4 s on a 12 MP photo: too slow for a page. So the narrowest face searched for grows
-with the photo: ``face_share`` of its long side (5%: 200 px on a 4000 px photo, still a small
-face in a group photo), never under ``min_face``. Detectors are kept per power-of-two step of
-that width, so a few exist at most and each is built once.
+The face search costs about 0.13 s a megapixel when it reaches 40 px faces (README "Finding
+faces"), 1.5 s on a 12 MP photo: too slow for a page. So the narrowest face searched for grows
+with the photo: ``min_face`` doubled while it stays within ``face_share`` of its long side
+(5%: 160 px on a 4000 px photo, still a small face in a group photo). Detectors are kept per
+power-of-two step of that width, so a few exist at most and each is built once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class EngineConfig:
     model: str | None = None  # GAN checkpoint or run folder; None: the shipped one
     device: str = "cpu"
     min_face: float = 40.0  # the narrowest face searched for in any photo (px)
-    face_share: float = 0.05  # ... and at least this share of the photo's long side
+    face_share: float = 0.05  # ... doubled while within this share of the photo's long side
     crop_max: tuple[int, int] = (640, 400)  # the 100% view's largest (w, h), around the mustache
 
     def __post_init__(self):

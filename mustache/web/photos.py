@@ -112,8 +112,6 @@ def encode_like(rgb: np.ndarray, photo: Photo, quality: int = 95) -> bytes:
 
 def encode_crop(rgb: np.ndarray) -> bytes:
     """A small crop for the page as PNG: lossless, so the 100% view shows the real pixels."""
-    from PIL import Image
+    from data_prep.image_io import encode_image
 
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    return encode_image(np.ascontiguousarray(rgb), ".png")
