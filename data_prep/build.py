@@ -297,6 +297,8 @@ class PhotoRunner(Protocol):
 
 
 # --- parallel workers: one detector per process ------------------------------------------
+# a spawned worker's own state, set once by the pool's initializer (the only way to give each
+# process its detector); never used in the driving process
 _worker: dict = {}
 
 
@@ -360,7 +362,7 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
 
     manifest = _open_append(out / f"manifest{shard.suffix}.jsonl")
     rejected = _open_append(out / f"rejected{shard.suffix}.jsonl")
-    pool = None
+    pool = detector = None
     job = PrepJob(root, out, label_fn, config, done_hashes)
     try:
         if runner is not None:
@@ -369,9 +371,9 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
             # spawn, not fork: MediaPipe's threads do not survive a fork
             pool = mp.get_context("spawn").Pool(workers, _init_worker, (job,))
             results = pool.imap_unordered(_work, todo, chunksize=8)
-        else:
-            _init_worker(job)
-            results = map(_work, todo)
+        else:  # in this process: its own detector, no process-wide state
+            detector = MediaPipeDetector(config.detector)
+            results = (job.run(detector, rel) for rel in todo)
         if progress is not None:
             results = progress(results, len(todo))
         seen: set[str] = set()
@@ -397,8 +399,8 @@ def build_dataset(root: str | Path, out: str | Path, label_fn: LabelFn = no_labe
         rejected.close()
         if pool is not None:
             pool.terminate()
-        if _worker.get("detector") is not None:
-            _worker.pop("detector").close()
+        if detector is not None:
+            detector.close()
     summary.seconds = time.perf_counter() - t0
     atomic_write_bytes(out / f"summary{shard.suffix}.json",
                        json.dumps(summary.to_dict(), indent=2).encode())
