@@ -10,7 +10,10 @@ A :class:`HairColour` holds a ``base`` (what the core of a typical hair looks li
 
 Colours are sRGB 0-255 float32. Lightness work is done in CIELab (D65): thin hairs are mixed
 with the skin around them, so the hair's own core is darker than its pixels; that is corrected
-by scaling L* only, keeping a* and b*, so grey and blond hair stay grey and blond.
+by scaling L* only, keeping a* and b*, so grey and blond hair stay grey and blond. Every
+measured colour is then projected onto the gamut of natural hair (:func:`natural_hair`), so a
+brow pencil's grey, a colour cast or a hair/skin mix does not become the mustache's colour;
+``--color`` values are taken as given.
 """
 
 from __future__ import annotations
@@ -97,9 +100,107 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(c * 255.0, 0.0, 255.0)
 
 
+# ---------------------------------------------------------------- the gamut of natural hair
+
+@dataclass(frozen=True)
+class HairGamut:
+    """Where natural hair colours lie in CIELab, as a table over L*.
+
+    Hair colour comes from two melanins: eumelanin (brown-black) and pheomelanin (red-yellow).
+    More of both makes hair darker; the share of pheomelanin turns the hue from brown-yellow
+    (h ~ 60-80 deg) towards red (auburn, ginger: h ~ 40-50 deg). So pigmented hair is a wedge
+    of warm hues whose chroma grows with L*: black hair is nearly neutral (C* ~ 1-4, it
+    absorbs everything), dark brown C* ~ 5-15, brown and auburn up to ~40 (ginger is the most
+    saturated), blonde C* ~ 20-35 at h ~ 75-85, fading to near-white. Hair without melanin
+    (grey, white) is near neutral at any hue, and only light: a dark neutral is black or dark
+    brown, not "dark grey". The table is a reasoned one, in line with tress and photo
+    measurements (black L* ~ 10-20; blonde L* ~ 55-75, h ~ 75-85; red h ~ 40-50) and with the
+    named colours of this module, which all lie inside it.
+    """
+
+    light: tuple[float, ...] = (3, 10, 20, 30, 40, 50, 60, 70, 80, 90, 97)
+    c_lo: tuple[float, ...] = (0, 0.5, 1.5, 3, 4, 4.5, 4, 3, 2, 0, 0)  # all pigment is warm
+    c_hi: tuple[float, ...] = (3, 7, 15, 36, 40, 40, 38, 34, 28, 18, 8)
+    h_lo: tuple[float, ...] = (30, 35, 35, 35, 37, 42, 50, 56, 60, 62, 65)  # deg, red side
+    h_hi: tuple[float, ...] = (75, 75, 75, 75, 76, 80, 85, 88, 90, 95, 98)  # deg, yellow side
+    grey_l: float = 50.0  # grey and white hair: at least this light...
+    grey_c: float = 4.0  # ...and at most this chroma, any hue
+    # Distance: one L* costs as much as two units of chroma. The measured L* is already the
+    # hair's core (corrected for skin mixing, kept off the skin's lightness) and sets the tone
+    # of the drawn hairs; a cast shows in a* b*. With L* weighted lightly (0.5-0.7) the nearest
+    # point slid along the gamut's sloping edges: dark saturated pixels went from L* 20 to 28,
+    # a neutral L* 44 to a grey of 50. So the projection changes a* b* and keeps L*.
+    weight_l: float = 2.0
+
+
+GAMUT = HairGamut()
+
+
+def _interp(gamut: HairGamut, light: np.ndarray) -> tuple[np.ndarray, ...]:
+    return tuple(np.interp(light, gamut.light, getattr(gamut, k))
+                 for k in ("c_lo", "c_hi", "h_lo", "h_hi"))
+
+
+def natural_hair(lab: np.ndarray, gamut: HairGamut = GAMUT) -> np.ndarray:
+    """Project CIELab colours (..., 3) onto the gamut of natural hair -> (..., 3) float64.
+
+    Colours inside the gamut are returned unchanged; others go to the nearest point of it in
+    LCh, with (a) L* weighted by ``gamut.weight_l`` and (b) the hue change costed as an arc at
+    the input's chroma, not as the chord: the Euclidean nearest point of a hue wedge lies on a
+    shorter radius, i.e. greyer, and a grey-olive cast is exactly what this removes. So a hue
+    outside the wedge is turned to its nearer edge keeping its chroma (the colour's strength
+    was the hair's; its hue was the cast's). Only a hue more than 60 deg off (green, blue: nothing
+    like hair) loses its chroma, fully at 90 deg; the chroma given up counts as distance. A neutral input gets the wedge's
+    middle hue where it needs some chroma (dark neutrals become black or dark brown), or turns
+    grey/white where it is light enough. The nearest L* is searched on a 0.5 L* grid plus the
+    input's own L*.
+    """
+    lab = np.asarray(lab, np.float64)
+    if lab.ndim < 1 or lab.shape[-1] != 3:
+        raise ValueError(f"lab must be (..., 3) CIELab, got {lab.shape}")
+    flat = lab.reshape(-1, 3)
+    l0 = flat[:, :1]
+    c0 = np.hypot(flat[:, 1:2], flat[:, 2:3])
+    h0 = np.degrees(np.arctan2(flat[:, 2:3], flat[:, 1:2]))
+    grid = np.arange(gamut.light[0], gamut.light[-1] + 0.25, 0.5)
+    light = np.concatenate([np.broadcast_to(grid, (len(flat), len(grid))),
+                            np.clip(l0, gamut.light[0], gamut.light[-1])], axis=1)  # (N, K)
+    c_lo, c_hi, h_lo, h_hi = _interp(gamut, light)
+    # pigmented: the hue to the wedge's nearer edge (angles wrap), chroma kept within limits
+    rel = np.mod(h0 - h_lo, 360.0)
+    above, below = rel - (h_hi - h_lo), 360.0 - rel
+    inside = above <= 0
+    dh = np.where(inside, 0.0, np.minimum(above, below))
+    h = np.where(inside, h0, np.where(above < below, h_hi, h_lo))
+    target = c0 * np.clip(2 * np.cos(np.radians(dh)), 0.0, 1.0)
+    c = np.clip(target, c_lo, c_hi)
+    # chroma raised from (near) nothing: the hue of the input is noise, take the wedge's middle
+    towards_mid = np.clip(1 - target / np.maximum(c_lo, 1e-9), 0.0, 1.0)
+    h = h + ((h_lo + h_hi) / 2 - h) * towards_mid
+    # the chroma given up (hues far off) counts, and the hue turn as an arc at what is kept
+    cost = (gamut.weight_l * (light - l0)) ** 2 + (c - target) ** 2 + (c0 - target) ** 2 \
+        + (target * np.radians(dh)) ** 2
+    # grey and white: chroma down to grey_c, hue kept, only where light enough
+    c_grey = np.minimum(c0, gamut.grey_c)
+    cost_grey = np.where(light >= gamut.grey_l,
+                         (gamut.weight_l * (light - l0)) ** 2 + (c0 - c_grey) ** 2, np.inf)
+    grey = cost_grey < cost
+    c = np.where(grey, c_grey, c)
+    h = np.where(grey, h0, h)
+    best = np.argmin(np.minimum(cost, cost_grey), axis=1)[:, None]
+    # exact inputs stay exact: the grid's column ties with the input's own L* column
+    pick = lambda a: np.take_along_axis(a, best, axis=1)[:, 0]  # noqa: E731
+    out_c, out_h = pick(c), np.radians(pick(h))
+    out = np.stack([pick(light), out_c * np.cos(out_h), out_c * np.sin(out_h)], axis=-1)
+    keep = pick(np.minimum(cost, cost_grey)) <= 1e-12  # inside: bit for bit the input
+    out[keep] = flat[keep]
+    return out.reshape(lab.shape)
+
+
 def _colour(base_lab: np.ndarray, samples_lab: np.ndarray, source: str) -> HairColour:
-    return HairColour(lab_to_rgb(base_lab).astype(np.float32),
-                      lab_to_rgb(samples_lab).astype(np.float32), source)
+    """A measured colour: base and samples each projected onto :func:`natural_hair`."""
+    return HairColour(lab_to_rgb(natural_hair(base_lab)).astype(np.float32),
+                      lab_to_rgb(natural_hair(samples_lab)).astype(np.float32), source)
 
 
 # ---------------------------------------------------------------- named colours
