@@ -1,24 +1,25 @@
-"""The full-resolution hair stage: single hairs drawn at the photo's own resolution.
+"""The hair stage: a mustache drawn as real hair, the same look at every face size.
 
 The GAN (or a donor's real mustache) works at the window's resolution, 128 px for the whole
-lower face: on a 700 px face its change is stretched 5x and reads as a smooth smear. Here that
-change only says *where* the mustache is, how dense and how dark; the detail comes from hairs
-drawn in the photo's pixels:
+lower face. Its change says *where* the mustache is and how dense; it is never the final
+pixels (pasted as it is it reads as marker pen). Here hairs are drawn instead:
 
-- roots are sampled where the guide darkens the skin (fewer down the philtrum, none on the lip);
+- roots are sampled where the guide darkens the skin (fewer down the philtrum, none on the
+  lip); as many hairs as reach the mustache's optical depth (``depth``): its core is dense,
+  the skin barely showing through, and its edges thin out and fray;
 - each hair grows down and outward from the philtrum, long enough to reach the lip from its
-  root (a limit on how far it overhangs), curves (a quadratic Bezier) and tapers; neighbouring
-  hairs clump into locks; a dense short under-layer lies beneath longer, crossing top strands;
-- hairs are 0.09-0.2 mm thick (a face is about 14 cm wide), so on most photos thinner than a
-  pixel: each hair is splatted as many small samples whose weights are its covered area
-  (anti-aliased, sub-pixel alpha), then composited layer over layer;
-- beneath them the guide's low-frequency darkening stays as shadow, as an additive shift toward
-  the hair colour (a multiplication would flatten the skin's texture) and never on the lip;
-- the hair layer is blurred to the photo's own focus and given its grain, so hairs are neither
-  sharper nor cleaner than the skin around them.
-
-On small faces (LFW size) the window already covers the photo's pixels: the stage fades out
-and the guide's own change is used as it is.
+  root (a limit on how far it overhangs), curves (a quadratic Bezier) and tapers; a short,
+  darker under-layer lies in the shade of longer, crossing top strands; a smooth random field
+  of a few mm gives neighbouring hairs one tone (locks), so the mustache is textured, not flat;
+- hairs are 0.1-0.2 mm thick (a face is about 14 cm wide). They are drawn where they are
+  resolved: on a grid ``supersample`` times finer than the photo on faces under
+  ``resolve_px``, then area-averaged down, so a 60 px face shows the aggregate of its ~1,000
+  hairs (each hair's covered area is splatted as sub-pixel alpha);
+- the skin between hairs lies in their shade; the palette's lightness is held so the band's
+  tone lies where real mustaches' does at this face size and focus (:func:`hold_tone`,
+  ``REAL_TONE``): never a flat near-black band, never a see-through fuzz;
+- the hair layer is blurred to the photo's own focus and given its grain; on soft photos the
+  locks' tone patches are no bigger than the blur lets show, so the texture survives it.
 """
 
 from __future__ import annotations
@@ -37,13 +38,41 @@ _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
 
 
 @dataclass(frozen=True)
+class ToneBand:
+    """Real mustaches' tone at one face size and focus: the darker half of the mustache area's
+    L* over the skin ring's (``mustache.photo_metrics.band_tone``), 10th and 90th percentile.
+    The rendered band is held inside [lo, hi] (see :func:`hold_tone`)."""
+
+    min_width: float  # face width (px) from which this band applies
+    soft: bool  # measured on soft photos (focus blur >= HairConfig.soft_from px)
+    lo: float
+    hi: float
+
+
+# Measured on the labelled mustached men of ../shared/data (CelebA Mustache=1, LFW p_Mustache
+# > 0.5, hires REAL_HAIR; as they are and as web copies: upscaled 1.5-4x with JPEG, blurred,
+# darkened) with benchmarks/hair_quality.py --reference-json: see README "Hair on the photos
+# people have". Rows: the last whose min_width <= the face's width and whose softness matches.
+REAL_TONE: tuple[ToneBand, ...] = (
+    ToneBand(0, False, 0.42, 0.86), ToneBand(0, True, 0.45, 0.88),
+    ToneBand(150, False, 0.40, 0.85), ToneBand(150, True, 0.43, 0.87),
+    ToneBand(400, False, 0.38, 0.84), ToneBand(400, True, 0.42, 0.86),
+)
+
+
+@dataclass(frozen=True)
 class HairConfig:
     face_cm: float = 14.0  # a face's width (landmarks 234-454) in cm: sets the hairs' scale
-    density: float = 120.0  # top-layer roots per cm^2 where the guide darkens fully (real: 75-110
-    # visible hairs; more, thinner ones over the shadow read as hair, fewer as a line drawing)
-    under: float = 1.5  # under-layer hairs per top-layer hair (short, dense, thin)
+    depth: float = 2.6  # optical depth of the hair at the mustache's core (hair area per skin
+    # area x opacity): 1 - exp(-2.6) = 93% covered, the skin barely showing through as on real
+    # mustaches; the hair count is whatever reaches it with hairs of these widths and lengths
+    under_share: float = 0.55  # the short, dense under-layer's share of that depth
+    opacity: float = 0.7  # one hair's own opacity over a pixel it fully covers: 1 - exp(-1)
     width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
-    min_width_px: float = 0.7  # hairs drawn no thinner (fewer of them where real ones are)
+    min_width_px: float = 0.7  # hairs drawn no thinner, in the drawing's pixels (fewer of them)
+    resolve_px: float = 480.0  # hairs are drawn on a grid where the face is at least this wide
+    max_supersample: int = 8  # ... at most this many drawing pixels a photo pixel (per side),
+    # then area-averaged down: a 60 px face shows the aggregate of its ~1,000 hairs
     length_mm: tuple[float, float] = (3.0, 9.0)  # top-layer length range
     spread_deg: tuple[float, float] = (12.0, 62.0)  # angle from "down": philtrum, mouth corners
     angle_jitter_deg: float = 24.0  # hair-to-hair spread of that angle (real hair crosses: a
@@ -54,29 +83,32 @@ class HairConfig:
     lock_size: int = 14  # hairs per lock
     overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
     philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides
-    shadow: float = 0.6  # share of the guide's luminance drop kept beneath as shadow
-    small_shadow: float = 1.0  # the same where hairs are finer than pixels (weight -> 0)
-    max_shadow: float = 0.3  # cap on the shadow's shift toward the hair colour
+    shadow: float = 0.35  # share of the darkening toward the hair colour laid beneath the hairs
+    # (skin in the hairs' shade), in proportion to the local hair density: never a band
     darkest: float = 0.32  # hair lightness (L*) no lower than this share of the skin's
-    lightest: float = 14.0  # and at least this much (L*) below the skin's
+    lightest: float = 14.0  # and the hair's core at least this much (L*) below the skin's
+    lightest_lock: float = 4.0  # the lightest lock's tone at least this much
     drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
     prior: float = 0.6  # least darkening between the nose and the lip, x drop_ref
-    full_at: float = 200.0  # face width (px) from which hairs replace the guide's texture
-    none_below: float = 40.0  # face width (px) below which the guide's change is kept as is
-    opacity: float = 0.55  # alpha = 1 - exp(-opacity x covered area), taken before the focus
-    # blur (as in the scene): 0.7 gave detail 2.0 against real hair's 1.66, 0.55 gives 1.85
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
-    # soft photos: single hairs blurred to the photo's focus average into a flat smear, so
-    # from soft_from to soft_full px of focus blur hairs gather into bigger locks of fewer,
-    # thicker strands, locks differ in tone and length, and the shadow follows the locks
+    tone: tuple[ToneBand, ...] = REAL_TONE  # () : no tone hold
+    core: tuple[float, float] = (0.1, 0.5)  # guide darkening (share of its strongest) from
+    # which roots start, and from which they are at full density
+    under_dark: float = 8.0  # L* the under-layer is darker than the top strands (their shade)
+    tint_spread: float = 6.0  # L* the palette's colours may differ from the hair's core
+    lock_mm: float = 2.5  # the size of a lock's patch of one tone
+    lock_tone: float = 0.7  # share of a lock's hairs that take its guide's colour
+    lock_spread: float = 14.0  # L* spread between the palette's colours: locks of distinct
+    # tone are what makes a mustache textured, not flat, once hairs are finer than pixels
+    lock_length: float = 0.2  # lock-to-lock spread of length (a ragged, not a ruled, edge)
+    # soft photos (focus blur from soft_from to soft_full px): hairs gather into bigger locks
+    # of thicker strands (the same depth: coverage is kept), whose tone differs more
     soft_from: float = 0.9
     soft_full: float = 1.8
-    soft_locks: float = 1.5  # lock_size x (1 + this), at full softness (not a tighter clump:
-    # that combed the strands parallel, coherence 0.52 against real hair's 0.32)
-    soft_thick: float = 1.2  # width x (1 + this), density / (1 + this)
-    soft_tone: float = 20.0  # L* spread between locks' colours at full softness
-    lock_length: float = 0.2  # lock-to-lock spread of length (a ragged, not a ruled, edge)
-    lock_tone: float = 0.3  # share of a lock's hairs that take its guide's colour (+ softness)
+    soft_locks: float = 1.5  # lock_size x (1 + this) at full softness
+    soft_cell: float = 2.5  # tone patches no bigger than this x the photo's blur (px)
+    soft_thick: float = 1.0  # widths x (1 + this) at full softness (fewer hairs, same depth)
+    soft_tone: float = 24.0  # extra L* spread between locks at full softness
 
 
 class Flow(Protocol):
@@ -109,7 +141,7 @@ class HairResult:
     patch: np.ndarray  # (h, w, 3) float32 RGB 0-255: the box with the mustache
     alpha: np.ndarray  # (h, w) float32: the hair layer's opacity (for tests and sheets)
     strands: int  # hairs drawn
-    weight: float  # 0: the guide's change as it is, 1: hairs over its shadow
+    supersample: int  # drawing pixels per photo pixel (per side) the hairs were drawn at
 
 
 @dataclass(frozen=True)
@@ -143,34 +175,34 @@ def softness(sigma: float, config: HairConfig = HairConfig()) -> float:
 
 
 def for_focus(config: HairConfig, soft: float) -> HairConfig:
-    """``config`` for a photo of ``softness`` soft (0-1): bigger locks of fewer,
-    thicker strands (the same ink), whose tone differs lock to lock, so the texture is
-    coarser than the photo's blur and survives it."""
+    """``config`` for a photo ``soft`` (0-1) soft: bigger locks of thicker strands whose tone
+    differs more lock to lock, so the texture is coarser than the photo's blur and survives
+    it. The depth stays: a soft photo of a mustache is still a dense, dark patch."""
     from dataclasses import replace
 
     if soft <= 0:
         return config
     k = 1 + config.soft_thick * soft
     return replace(config, lock_size=round(config.lock_size * (1 + config.soft_locks * soft)),
-                   under=config.under * (1 - 0.5 * soft),
-                   density=config.density / k, min_width_px=config.min_width_px * k,
+                   min_width_px=config.min_width_px * k,
                    width_mm=tuple(v * k for v in config.width_mm),
-                   lock_tone=config.lock_tone + (1 - config.lock_tone) * 0.8 * soft,
+                   lock_tone=config.lock_tone + (1 - config.lock_tone) * 0.6 * soft,
+                   lock_spread=config.lock_spread + config.soft_tone * soft,
                    lock_length=config.lock_length * (1 + soft))
 
 
-def hair_weight(face_width: float, config: HairConfig = HairConfig()) -> float:
-    """0 below ``none_below`` px, 1 from ``full_at`` px, smooth between."""
-    t = (face_width - config.none_below) / max(config.full_at - config.none_below, 1e-6)
-    t = min(max(t, 0.0), 1.0)
-    return t * t * (3 - 2 * t)
+def supersample(face_width: float, config: HairConfig = HairConfig()) -> int:
+    """Drawing pixels per photo pixel (per side): enough that the face is ``resolve_px`` wide
+    where hairs are drawn, at most ``max_supersample``; 1 on faces that wide already."""
+    return int(min(max(math.ceil(config.resolve_px / max(face_width, 1.0)), 1),
+                   config.max_supersample))
 
 
-def thin_factor(frame: FaceFrame, config: HairConfig = HairConfig()) -> float:
-    """How many hairs are drawn for each real one: below 1 where real hairs would be thinner
-    than ``min_width_px`` (they are drawn that wide instead, so fewer of them cover the same)."""
-    mean_mm = 0.5 * (config.width_mm[0] + config.width_mm[1])
-    return min(1.0, mean_mm * frame.px_per_mm / config.min_width_px)
+def tone_band(face_width: float, soft: bool, config: HairConfig = HairConfig()
+              ) -> ToneBand | None:
+    """The real mustaches' tone range for a face this wide, sharp or soft (None: no hold)."""
+    rows = [t for t in config.tone if t.soft == soft and t.min_width <= face_width]
+    return max(rows, key=lambda t: t.min_width) if rows else None
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -413,21 +445,19 @@ def noise_sigma(grey: np.ndarray, mask: np.ndarray) -> float:
 def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks: np.ndarray,
            colour: HairColour, seed: int | tuple[int, ...] = 0, config: HairConfig = HairConfig(),
            flow: Flow | None = None) -> HairResult:
-    """Hairs over one face's mustache region, at the photo's resolution.
+    """Hairs over one face's mustache region, drawn where they are resolved and area-averaged
+    to the photo's pixels; the same look at every face size.
 
     ``photo`` RGB uint8 (h, w, 3): the region's box; ``change`` float32 (h, w, 3): the guide's
-    change there (the GAN's generated - original, or a donor's), the mustache's shape, density
-    and darkness at the window's resolution; ``support`` float32 (h, w) in [0, 1]: the soft
+    change there (the GAN's generated - original, or a donor's): where the mustache is, how
+    dense and how dark, never its pixels; ``support`` float32 (h, w) in [0, 1]: the soft
     region mask (nothing changes where it is 0); ``landmarks`` (478, 2+) in box pixels;
-    ``colour``: the hair colour (its base under the shadow, its samples hair by hair).
-    Returns the new box (float32, not clipped) and the hair layer's alpha; deterministic in
-    ``seed``. Where the face is small the guide's change is returned mostly as it is.
-    ``flow``: a style's outline and hair flow (``support`` then its outline, grown): roots fill the
-    outline at ``config.prior`` (a share of full density) at least, more where the guide
-    darkens; hairs follow the style's flow and end at its outline.
+    ``colour``: the hair colour (its base for the shade beneath the hairs, its samples for the
+    hairs). Returns the new box (float32, not clipped) and the hair layer's alpha;
+    deterministic in ``seed``. ``flow``: a style's outline and hair flow (``support`` then its
+    outline, grown): roots fill the outline at ``config.prior`` (a share of full density) at
+    least, more where the guide darkens; hairs follow the style's flow and end at its outline.
     """
-    import cv2
-
     photo = np.asarray(photo)
     h, w = photo.shape[:2]
     if photo.ndim != 3 or photo.shape[2] != 3:
@@ -438,107 +468,250 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     xy = np.asarray(landmarks, np.float64)[:, :2]
     base = photo.astype(np.float32)
     frame = face_frame(xy, config.face_cm)
-    k = hair_weight(frame.width, config)
     verm, mouth = lip_masks(xy, (h, w))
     lips = np.maximum(verm, mouth)
-    # on the lip the guide may only darken (hair overhanging it), never shift its colour: the
-    # GAN's change there turned the red lilac
-    dark = np.minimum(luminance(change), 0)[..., None]
-    change = change + lips[..., None] * (dark - change)
     if flow is not None:  # the guide's change counts only inside the style's outline
         change = change * support[..., None]
-    if k == 0.0:
-        return HairResult(base + change, np.zeros((h, w), np.float32), 0, 0.0)
     rng = np.random.default_rng([*np.atleast_1d(seed), 7])
     # the guide's darkening, low-passed: its shape and density, not its texture
-    drop = np.maximum(-luminance(change), 0) * support
-    drop = _smooth(drop, max(0.012 * frame.width, 1.0))
+    drop = _smooth(np.maximum(-luminance(change), 0) * support, max(0.012 * frame.width, 1.0))
     guide = drop
     if flow is not None:  # a style: its whole outline is the floor
         drop = np.maximum(drop, config.prior * config.drop_ref * flow.mask)
     elif config.prior > 0:  # a floor where every mustache grows: the GAN paints little over
-        # wide-open, laughing mouths, and such faces still get a (sparser) mustache
+        # wide-open, laughing mouths, and such faces still get a mustache
         from data_prep.region import polygon_mask
 
         area = np.concatenate([xy[list(ix.UNDER_NOSE)], xy[list(ix.UPPER_LIP_OUTER)][::-1]])
         floor = _smooth(polygon_mask(area, (h, w)), 0.015 * frame.width)
         drop = np.maximum(drop, config.prior * config.drop_ref * floor * support)
-    # the photo's focus and grain, measured on the skin around the mustache: on a soft photo
-    # hairs gather into coarser locks (for_focus) whose texture survives the blur
+    # the photo's focus and grain, measured on the skin around the mustache
     fmask = (support > 0.3) & (lips < 0.5)
     grey = luminance(base)
     sigma = focus_sigma(grey, fmask)
     soft = softness(sigma, config)
     config = for_focus(config, soft)
-    # skin and hair colour, and the darkness cap relative to the skin
     ring = (support > 0) & (support < 0.5) & (lips < 0.5)
     skin = np.median(base[ring], 0) if ring.sum() > 20 else np.median(base.reshape(-1, 3), 0)
     hair = _cap_darkness(colour.base[None], skin, config.darkest, config.lightest)[0]
-    pal = _cap_darkness(_spread(palette(colour.samples, config.groups),
-                                config.soft_tone * soft), skin, config.darkest, config.lightest)
-    gap = max(float(luminance(skin) - luminance(hair)), 20.0)
-    fade = np.clip(support * 2, 0, 1)  # hairs and shadow fade out at the region's edge
-    # roots: where the guide darkens, fewer down the philtrum's centre, none on the lips
-    # density follows the darkening smoothly (relative to this mustache's own core, but not
-    # below drop_ref, so a faint guide stays sparse): edges thin out as real ones do
+    # the palette around the hair's own core, held visibly darker than the skin, then spread
+    # into the tones that locks take (lightest last)
+    pal = _spread(_around(palette(colour.samples, config.groups), hair, config.tint_spread),
+                  config.lock_spread)
+    # the under-layer lies in the top strands' shade: darker, so lit strands stand out
+    pal = np.concatenate([_shift_l(pal, -config.under_dark), pal])
+    fade = np.clip(support * 2, 0, 1)  # hairs fade out at the region's edge
+    # roots where the guide darkens (relative to this mustache's own core, but not below
+    # drop_ref, so a faint guide stays sparse), fewer down the philtrum, none on the lips: a
+    # dense core whose edges thin out and fray as real ones do
     ref = max(float(np.percentile(drop[support > 0.5], 90)) if (support > 0.5).any() else 0.0,
               config.drop_ref)
     if flow is None:
-        dens = np.clip(drop / ref, 0, 1) ** 1.5 * support * (1 - lips)
+        dens = _ramp(drop / ref, config.core) * support * (1 - lips)
     else:  # the style's outline at the floor's density, the guide's darkening over it
         f = config.prior
-        dens = (f + (1 - f) * np.clip(guide / ref, 0, 1) ** 1.5) * flow.mask ** 1.5 * (1 - lips)
+        dens = (f + (1 - f) * _ramp(guide / ref, config.core)) * flow.mask ** 1.5 * (1 - lips)
     r = frame.right / frame.half_mouth
     u = ((np.arange(w, dtype=np.float32) - frame.philtrum[0]) * r[0])[None, :] + \
         ((np.arange(h, dtype=np.float32) - frame.philtrum[1]) * r[1])[:, None]
-    dens *= 1 - (1 - config.philtrum) * np.exp(-(u / 0.18) ** 2)
-    px_per_cm2 = (frame.px_per_mm * 10) ** 2
-    n_top = int(rng.poisson(config.density * thin_factor(frame, config) * float(dens.sum())
-                            / px_per_cm2))
+    dens = dens * (1 - (1 - config.philtrum) * np.exp(-(u / 0.18) ** 2))
+    # the drawing: s x s drawing pixels a photo pixel, landmarks scaled with it
+    s = supersample(frame.width, config)
+    xs = xy * s
+    fs = face_frame(xs, config.face_cm)
+    g = len(pal) // 2
     layers = []
-    for layer, count in (("under", int(n_top * config.under)), ("top", n_top)):
-        roots = _sample(dens, count, rng)
-        layers.append(grow_strands(roots, xy, frame, len(pal), rng, config, layer, flow))
-    blur = math.sqrt(max(sigma ** 2 - 0.41 ** 2, 0.0))  # a bilinear splat's own sigma: 0.41 px
-    grain = noise_sigma(grey, fmask)
-    noise = rng.standard_normal((h, w, 1), np.float32) * grain if grain > 0 else 0
-    # both layers in one splat (palette groups 0..G-1 under, G..2G-1 top)
-    g = len(pal)
-    under, top = layers
+    for layer, share in (("under", config.under_share), ("top", 1 - config.under_share)):
+        # as many hairs as reach the depth: one pilot set gives a hair's mean area here
+        pilot = grow_strands(_sample(dens, 128, rng) * s, xs, fs, g, rng, config, layer, flow)
+        each = float(np.mean(_ink_area(pilot))) if len(pilot) else 1.0
+        count = int(rng.poisson(share * config.depth / config.opacity * float(dens.sum())
+                                * s * s / max(each, 1e-3)))
+        layers.append(grow_strands(_sample(dens, count, rng) * s, xs, fs, g, rng, config,
+                                   layer, flow))
+    # locks: a smooth random field of a few mm sets each hair's tone by where it lies, so
+    # neighbouring hairs share it (crossing hairs of random tones average to a flat fill)
+    # on a soft photo the patches are as small as its blur lets show (a mustache photographed
+    # soft or small, then enlarged, keeps the texture of the pixels it had)
+    cell = config.lock_mm * frame.px_per_mm
+    if soft > 0:
+        cell = min(cell, max(config.soft_cell * sigma, 2.0))
+    field = _lock_field((h, w), cell, rng)
+    under, top = (_toned(st, field, s, g, config.lock_tone, rng) for st in layers)
     both = Strands(np.concatenate([under.p0, top.p0]), np.concatenate([under.p1, top.p1]),
                    np.concatenate([under.p2, top.p2]), np.concatenate([under.width, top.width]),
                    np.concatenate([under.group, top.group + g]))
-    cov = np.moveaxis(splat(both, both.group, 2 * g, (h, w)), 0, -1)  # (h, w, 2G)
-    # each layer's opacity (overlaps saturate) and colour x opacity, in the photo's sharp
-    # pixels, then blurred to its focus: saturating after the blur flattened dense hair
-    ext = np.concatenate([pal, np.ones((g, 1), np.float32)], 1)  # (G, 4)
-    sharp = []
+    cov = splat(both, both.group, 2 * g, (h * s, w * s))  # (2G, hs, ws)
+    # each layer saturates where its hairs overlap, in the drawing's own pixels; its weights per
+    # palette colour (summing to its alpha) are linear in the colours, so they are what is
+    # area-averaged down and blurred to the photo's focus
+    wts = np.empty_like(cov)
     for i in range(2):
-        acc = cov[..., i * g:(i + 1) * g] @ ext  # (h, w, 4): colour x coverage, coverage
-        alpha = 1 - np.exp(-config.opacity * acc[..., 3:])
-        sharp.append(np.concatenate([acc[..., :3] * (alpha / np.maximum(acc[..., 3:], 1e-6)),
-                                     alpha], -1))
-    ink = np.concatenate(sharp, -1)  # (h, w, 8)
+        c = cov[i * g:(i + 1) * g]
+        total = c.sum(0)
+        wts[i * g:(i + 1) * g] = c * ((1 - np.exp(-config.opacity * total))
+                                      / np.maximum(total, 1e-6))
+    wts = _area_down(wts, s)  # (2G, h, w)
+    own = 0.29 if s > 1 else 0.41  # the blur the drawing already has: a box or a bilinear splat
+    blur = math.sqrt(max(sigma ** 2 - own ** 2, 0.0))
     if blur > 0.05:
-        ink = cv2.GaussianBlur(ink, (0, 0), blur).reshape(h, w, -1)
-    # shadow: an additive shift toward the hair colour, in proportion to the darkening; on a
-    # soft photo it follows the locks (deeper under them, lighter between), not a flat fill
-    share = config.small_shadow + k * (config.shadow - config.small_shadow)
-    cap = config.max_shadow * share / config.shadow
-    a = np.clip(share * drop / gap, 0, cap) * (1 - lips) * fade
-    if soft > 0:
-        cover = _smooth(ink[..., 7], 0.4 * frame.px_per_mm)
-        top_q = float(np.percentile(cover[dens > 0], 90)) if (dens > 0).any() else 0.0
-        a *= 1 - 0.7 * soft * (1 - np.clip(cover / max(top_q, 1e-3), 0, 1))
-    out = base + a[..., None] * (hair - skin)
-    alpha_all = np.zeros((h, w), np.float32)
+        import cv2
+
+        for plane in wts:  # 2-D planes: cv2 blurs them fastest
+            cv2.GaussianBlur(plane, (0, 0), blur, dst=plane)
+    wts *= fade
+    grain = noise_sigma(grey, fmask)
+    noise = rng.standard_normal((h, w), np.float32) * np.float32(grain)
+    # the skin between hairs lies in their shade, as deep as the hair is dense there
+    alpha_all = 1 - (1 - wts[:g].sum(0)) * (1 - wts[g:].sum(0))
+    shade = config.shadow * _smooth(alpha_all, 0.4 * frame.px_per_mm) * (1 - lips) * fade
+    band = (dens > 0.2) & (alpha_all > 0.05)
+    planes = np.ascontiguousarray(np.moveaxis(base, -1, 0))  # (3, h, w)
+    pal = hold_tone(pal, skin, planes, wts, shade, noise, hair, band, frame.width, soft > 0.5,
+                    config)
+    out = np.moveaxis(_composite(planes, wts, shade, noise, hair, pal), 0, -1)
+    return HairResult(out, alpha_all.astype(np.float32), len(both), s)
+
+
+def _lock_field(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: smooth noise whose blobs are about ``cell`` px across."""
+    import cv2
+
+    h, w = shape
+    cell = max(cell, 1.0)
+    grid = rng.standard_normal((int(h / cell) + 3, int(w / cell) + 3)).astype(np.float32)
+    big = cv2.resize(grid, (round(grid.shape[1] * cell), round(grid.shape[0] * cell)),
+                     interpolation=cv2.INTER_CUBIC)[:h, :w]
+    if big.shape != (h, w):  # a box smaller than one cell
+        big = cv2.resize(big, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(0.5 + 0.3 * big / max(float(big.std()), 1e-6), 0, 1)
+
+
+def _toned(strands: Strands, field: np.ndarray, s: int, groups: int, share: float,
+           rng: np.random.Generator) -> Strands:
+    """``strands`` (drawing px, ``s`` a photo px) with palette groups (lightest last) from
+    the lock ``field`` (h, w) at each hair's middle for ``share`` of them, random for the
+    rest (single hairs that stray from their lock's tone)."""
+    if not len(strands):
+        return strands
+    h, w = field.shape
+    mid = 0.25 * strands.p0 + 0.5 * strands.p1 + 0.25 * strands.p2
+    x = np.clip((mid[:, 0] / s).astype(int), 0, w - 1)
+    y = np.clip((mid[:, 1] / s).astype(int), 0, h - 1)
+    locked = np.clip(np.rint(field[y, x] * (groups - 1) + rng.normal(0, 0.4, len(x))),
+                     0, groups - 1).astype(np.int64)
+    group = np.where(rng.uniform(0, 1, len(x)) < share, locked, strands.group)
+    return Strands(strands.p0, strands.p1, strands.p2, strands.width, group)
+
+
+def _ramp(x: np.ndarray, core: tuple[float, float]) -> np.ndarray:
+    """0 below ``core[0]``, 1 from ``core[1]``, smooth between: the guide's darkening (a share
+    of its strongest) -> root density. Most of the painted area is core, dense."""
+    t = np.clip((x - core[0]) / max(core[1] - core[0], 1e-6), 0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def _around(colours: np.ndarray, base: np.ndarray, spread: float) -> np.ndarray:
+    """(G, 3) palette colours moved in L* so their median is ``base``'s (3,) and none is more
+    than ``spread`` L* from it: the measured samples hold skin-mixed, near-skin pixels that
+    would draw see-through hairs."""
+    from mustache.haircolor import lab_to_rgb, rgb_to_lab
+
+    lab = rgb_to_lab(colours)
+    d = np.clip(lab[:, 0] - np.median(lab[:, 0]), -spread, spread)
+    lab[:, 0] = float(rgb_to_lab(base)[0]) + d
+    return lab_to_rgb(lab).astype(np.float32)
+
+
+def _shift_l(colours: np.ndarray, shift: float) -> np.ndarray:
+    """(G, 3) RGB colours with L* moved by ``shift``."""
+    from mustache.haircolor import lab_to_rgb, rgb_to_lab
+
+    lab = rgb_to_lab(colours)
+    lab[:, 0] = np.clip(lab[:, 0] + shift, 0, 100)
+    return lab_to_rgb(lab).astype(np.float32)
+
+
+def _ink_area(strands: Strands) -> np.ndarray:
+    """(N,) the area each hair covers (width x length, tapered as :func:`splat` draws it)."""
+    length = np.linalg.norm(strands.p1 - strands.p0, axis=1) + \
+        np.linalg.norm(strands.p2 - strands.p1, axis=1)
+    return strands.width * length * 0.74  # mean of 1 - 0.65 t^1.5 over t in [0, 1]
+
+
+def _area_down(planes: np.ndarray, s: int) -> np.ndarray:
+    """(C, h s, w s) -> (C, h, w): each photo pixel the mean of its s x s drawing pixels."""
+    if s == 1:
+        return planes
+    c, hs, ws = planes.shape
+    return planes.reshape(c, hs // s, s, ws // s, s).mean((2, 4), dtype=np.float32)
+
+
+def _composite(base: np.ndarray, wts: np.ndarray, shade: np.ndarray, noise: np.ndarray,
+               hair: np.ndarray, pal: np.ndarray) -> np.ndarray:
+    """The photo (3, N..) in the hairs' shade, then the under-layer and the top layer over it:
+    ``wts`` (2G, N..) per colour of ``pal`` (2G, 3) (the under-layer's, in the top strands'
+    shade, then the top's), ``shade`` (N..) toward ``hair`` (3,), ``noise`` (N..) the
+    photo's grain on the hairs. Channels first: -> (3, N..)."""
+    g = len(pal) // 2
+    hair = np.asarray(hair, np.float32).reshape((3,) + (1,) * shade.ndim)
+    out = base + shade * (hair - base)
     for i in range(2):
-        alpha = ink[..., 4 * i + 3] * fade
-        colour = ink[..., 4 * i:4 * i + 3] / np.maximum(ink[..., 4 * i + 3:4 * i + 4], 1e-6) + noise
-        out += alpha[..., None] * (colour - out)
-        alpha_all = 1 - (1 - alpha_all) * (1 - alpha)
-    result = base + k * (out - base) + (1 - k) * change
-    return HairResult(result.astype(np.float32), alpha_all, sum(len(s) for s in layers), k)
+        w = wts[i * g:(i + 1) * g]
+        alpha = w.sum(0)
+        out *= 1 - alpha
+        out += np.tensordot(pal[i * g:(i + 1) * g].T.astype(np.float32), w, 1)
+        out += alpha * noise
+    return out
+
+
+def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarray,
+              shade: np.ndarray, noise: np.ndarray, hair: np.ndarray, band: np.ndarray,
+              face_width: float, soft: bool, config: HairConfig) -> np.ndarray:
+    """The palette (G, 3) with its L* moved so that the drawn band's tone (the darker half's
+    L* over the skin's, as :func:`mustache.photo_metrics.band_tone` measures it) lies in the
+    real mustaches' range for this face size and focus (``config.tone``): never a flat
+    near-black band, never fainter than real hair (only at full depth: ``--thickness`` below 1
+    asks for faint). The hair's own colour floor (``darkest``, ``lightest``) holds throughout."""
+    from mustache.haircolor import lab_to_rgb, rgb_to_lab
+
+    band_rows = tone_band(face_width, soft, config)
+    lab0 = rgb_to_lab(pal)
+    skin_l = float(rgb_to_lab(skin)[0])
+
+    def at(shift: float) -> np.ndarray:
+        lab = lab0.copy()
+        lab[:, 0] += shift
+        return _cap_darkness(lab_to_rgb(lab).astype(np.float32), skin, config.darkest,
+                             config.lightest_lock)
+
+    if band_rows is None or band.sum() < 12:
+        return at(0.0)
+    idx = np.flatnonzero(band.ravel())[:: max(1, int(band.sum()) // 2048)]
+    b, wv = base.reshape(3, -1)[:, idx], wts.reshape(len(wts), -1)[:, idx]
+    sv, nv = shade.ravel()[idx], noise.ravel()[idx]
+
+    def ratio(shift: float) -> float:
+        px = np.clip(_composite(b, wv, sv, nv, hair, at(shift)).T, 0, 255)
+        lum = rgb_to_lab(px)[:, 0]
+        return float(np.median(lum[lum <= np.median(lum)])) / max(skin_l, 1.0)
+
+    lo, hi = band_rows.lo + 0.02, band_rows.hi - 0.02
+    if config.depth < HairConfig.depth:
+        hi = math.inf  # asked to be faint
+    shift, r = 0.0, ratio(0.0)
+    for _ in range(3):  # ratio grows about linearly with the L* shift: secant steps
+        if lo <= r <= hi:
+            break
+        target = lo if r < lo else hi
+        step = 40.0 if r < lo else -40.0
+        r2 = ratio(shift + step)
+        slope = (r2 - r) / step
+        if abs(slope) < 1e-5:
+            break
+        shift = float(np.clip(shift + (target - r) / slope, -60.0, 60.0))
+        r = ratio(shift)
+    return at(shift)
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:

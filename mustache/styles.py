@@ -44,7 +44,7 @@ class Style:
     outward and back along the bottom (mirrored for the left; rounded by corner cutting);
     None: the GAN's own region (``natural``). ``spine``: the flow line from the midline
     outward; hairs point along it by ``along`` (0: down and outward by ``spread_deg``, as
-    natural hair grows). Hair lengths, curl, density (x ``HairConfig.density``), floor (the
+    natural hair grows). Hair lengths, curl, density (x ``HairConfig.depth``: the hair's optical depth), floor (the
     least root density inside the outline, 0-1, where the GAN paints nothing) and philtrum
     (the density at the midline, x the sides') as in :class:`mustache.hair.HairConfig`."""
 
@@ -80,10 +80,10 @@ class Style:
         multipliers (length, thickness = density, curl)."""
         if self.outline is None:
             return replace(base, length_mm=tuple(v * length for v in base.length_mm),
-                           density=base.density * thickness, curl=base.curl * curl)
+                           depth=base.depth * thickness, curl=base.curl * curl)
         return replace(base, length_mm=tuple(v * length for v in self.length_mm),
                        spread_deg=self.spread_deg, curl=self.curl * curl,
-                       density=base.density * self.density * thickness, prior=self.floor,
+                       depth=base.depth * self.density * thickness, prior=self.floor,
                        philtrum=self.philtrum, clump=self.clump, overhang=self.overhang,
                        angle_jitter_deg=self.jitter_deg, under_jitter=1.5)
 

@@ -163,7 +163,7 @@ def test_multipliers_reach_the_hair(styled):
     base = HairConfig()
     c = STYLES["walrus"].hair_config(base, length=2.0, thickness=0.5, curl=0.0)
     assert c.length_mm == tuple(2 * v for v in STYLES["walrus"].length_mm)
-    assert c.density == pytest.approx(base.density * STYLES["walrus"].density * 0.5)
+    assert c.depth == pytest.approx(base.depth * STYLES["walrus"].density * 0.5)
     assert c.curl == 0.0
     n = NATURAL.hair_config(base, length=1.3)
     assert n.length_mm == tuple(1.3 * v for v in base.length_mm) and n.prior == base.prior
