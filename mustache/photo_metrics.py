@@ -327,8 +327,10 @@ def texture_ratio(image: np.ndarray, masks: MouthMasks, face_width: float) -> fl
     ``masks`` from :func:`mouth_masks` for this photo -> float: real mustaches at LFW size
     ~1.33 (median), a flat or hard-edged painted band < 0.8. NaN when a mask is empty.
 
-    The blur is taken on the photo around ``masks.box`` grown by 3 sigma, so a wide face's
-    figure does not depend on where the box ends."""
+    A hard edge within the blur's reach of the area counts as texture: a hard-edged
+    near-black band (0.3 of the skin's L*) reads ~1.3, about as real hair; this figure flags
+    smooth bands, not hard ones. The blur is taken on the photo around ``masks.box`` grown by
+    3 sigma, so a wide face's figure does not depend on where the box ends."""
     import cv2
 
     image = _check_image(image)

@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 
 from mustache.photo_metrics import (
+    BandTone,
     FaceMetrics,
     MouthMasks,
+    band_tone,
     brow_distance,
     detail_ratio,
+    face_width,
     fine_detail,
     line_coherence,
     measure_face,
     mouth_masks,
+    texture_ratio,
     vermilion_change,
 )
 from tests.conftest import SHARED
@@ -153,6 +157,96 @@ def test_coherence_separates_strands_from_noise(photo, face):
     assert hair > 0.4 and max(noise_here, noise_everywhere) < hair - 0.15  # ... not coherence
 
 
+# ------------------------------------------------------------------ texture at the face's scale
+def flat_band(image: np.ndarray, landmarks, masks: MouthMasks, tone: float = 0.6,
+              feather: float = 4.0) -> np.ndarray:
+    """The region painted one flat colour, ``tone`` x the skin ring's median colour, its edge
+    softened over ``feather`` px: the smooth band the GAN paints at mid sizes."""
+    from data_prep.region import polygon_mask, region_polygon
+
+    a = polygon_mask(region_polygon(landmarks), image.shape[:2], feather=feather)[..., None]
+    colour = tone * np.median(masks.crop(image)[masks.skin], 0)
+    return np.clip(image * (1 - a) + colour * a, 0, 255).astype(np.uint8)
+
+
+def test_texture_ratio_flat_band_low_strokes_high(photo, face):
+    """On skin with texture (the photo plus grain): a flat band (0.6 of the skin's tone, its
+    edge softened over 2% of the face's width) has almost no texture at that scale (< 0.8, as
+    issue 21's failing faces), drawn hair strokes have more than the skin (> 1)."""
+    lm, m = face
+    skin = noisy(photo, sigma=4.0, seed=1)
+    width = face_width(lm)
+    assert 150 < width < 250
+    band = texture_ratio(noisy(flat_band(skin, lm, m), sigma=1.0, seed=2), m, width)
+    hair = texture_ratio(strands(skin, _full(m, m.mustache, photo.shape), lm), m, width)
+    bare = texture_ratio(skin, m, width)
+    assert band < 0.8 and hair > 1.0 and hair > bare > band
+    assert band_tone(flat_band(skin, lm, m), m).ratio == pytest.approx(0.6, abs=0.05)
+    # the same figure whether the photo is cropped near the box or not: the blur reaches out
+    x0, y0, x1, y1 = m.box
+    r = int(np.ceil(3 * 0.02 * width))
+    crop = skin[y0 - r:y1 + r, x0 - r:x1 + r]
+    shifted = MouthMasks((r, r, r + x1 - x0, r + y1 - y0), m.mustache, m.skin, m.vermilion,
+                         m.brow_box, m.brows, m.eye_distance)
+    assert texture_ratio(crop, shifted, width) == pytest.approx(bare, rel=1e-5)
+    with pytest.raises(ValueError, match="face_width"):
+        texture_ratio(skin, m, 0.0)
+
+
+def _square_masks(n: int = 60) -> MouthMasks:
+    """Masks over a whole (n, n) photo: the mustache a band of rows in the middle, the skin
+    two bands above and below it."""
+    rows = np.arange(n)[:, None] * np.ones((1, n), int)
+    mustache = (rows >= 25) & (rows < 35)
+    skin = ((rows >= 5) & (rows < 15)) | ((rows >= 45) & (rows < 55))
+    empty = np.zeros((n, n), bool)
+    return MouthMasks((0, 0, n, n), mustache, skin, empty, (0, 0, n, n), empty, 20.0)
+
+
+def test_band_tone_of_a_known_image():
+    """Skin of one colour, the mustache area half a dark brown, half a lighter grey: the darker
+    half is the brown, its L* over the skin's is the known ratio (L*a*b* from scikit-image, an
+    independent conversion), its chroma and a*b* the brown's."""
+    from skimage.color import rgb2lab
+
+    skin_rgb, hair_rgb, light_rgb = (205, 160, 135), (70, 45, 30), (150, 150, 150)
+    m = _square_masks()
+    image = np.empty((60, 60, 3), np.uint8)
+    image[:] = skin_rgb
+    image[25:35, :30] = hair_rgb
+    image[25:35, 30:] = light_rgb
+    lab = {k: rgb2lab(np.array([[v]], np.uint8))[0, 0] for k, v in
+           (("skin", skin_rgb), ("hair", hair_rgb))}
+    t = band_tone(image, m)
+    assert isinstance(t, BandTone)
+    assert t.ratio == pytest.approx(lab["hair"][0] / lab["skin"][0], abs=0.005)
+    assert t.lightness == pytest.approx(lab["hair"][0], abs=0.3)
+    assert t.skin_lightness == pytest.approx(lab["skin"][0], abs=0.3)
+    assert (t.a, t.b) == pytest.approx((lab["hair"][1], lab["hair"][2]), abs=0.5)
+    assert t.chroma == pytest.approx(np.hypot(*lab["hair"][1:]), abs=0.5)
+    # the mustache area all skin: ratio 1, the skin's colour
+    plain = np.empty_like(image)
+    plain[:] = skin_rgb
+    assert band_tone(plain, m).ratio == pytest.approx(1.0, abs=1e-4)
+    # an empty mask: NaN, no error
+    empty = MouthMasks(m.box, np.zeros_like(m.mustache), m.skin, m.vermilion, m.brow_box,
+                       m.brows, 20.0)
+    assert np.isnan(band_tone(image, empty).ratio)
+    assert set(t.to_dict()) == {"ratio", "lightness", "skin_lightness", "chroma", "a", "b"}
+
+
+def test_texture_ratio_of_a_known_image():
+    """1 px stripes everywhere, of contrast 40 around the mustache area and 20 around the skin
+    bands: at sigma 1 px (a 50 px face) the blur flattens the stripes to their mean, so the
+    darker half (the dark stripes) deviates 20 from it and the skin 10: the ratio is 2."""
+    m = _square_masks()
+    odd = np.arange(60) % 2 == 0
+    image = np.empty((60, 60, 3), np.uint8)
+    image[:] = np.where(odd, 170, 190)[None, :, None]  # skin: 180 +- 10
+    image[20:40] = np.where(odd, 60, 100)[None, :, None]  # the mustache rows: 80 +- 20
+    assert texture_ratio(image, m, face_width=50.0) == pytest.approx(2.0, abs=0.03)
+
+
 # ------------------------------------------------------------------ colour
 def test_vermilion_change(photo, face):
     lm, m = face
@@ -194,8 +288,11 @@ def test_measure_face(photo, face):
     assert 150 < f.face_width < 250
     assert f.detail_after > f.detail_before
     assert f.vermilion_change == 0.0 and np.isfinite(f.brow_distance_after)
+    assert f.texture_after > f.texture_before and f.tone_after < f.tone_before
+    assert np.isfinite(f.chroma_after)
     d = f.to_dict()
-    assert set(d) >= {"face_width", "detail_after", "vermilion_change"}
+    assert set(d) >= {"face_width", "detail_after", "vermilion_change", "texture_after",
+                      "tone_after", "chroma_after"}
     assert all(isinstance(v, float) for v in d.values())
 
 
