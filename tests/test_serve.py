@@ -1,10 +1,12 @@
 """`mustache serve` without a browser: the API through FastAPI's TestClient, one model for the
 module. Limits, bad files, formats and EXIF of downloads, sessions that cannot see each other,
-and the store's cleaning."""
+and the store's cleaning. Attacks and load: tests/test_serve_attacks.py and
+tests/test_serve_server.py."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +41,19 @@ def model():
 
 @pytest.fixture(scope="module")
 def app(model):
-    a = create_app(ServeConfig(), model=model)
+    # every test's browsers share one address ("testclient"): room for all of them (the caps
+    # are tested in test_serve_attacks.py)
+    a = create_app(ServeConfig(store=StoreConfig(max_sessions=500, per_address=500)), model=model)
     with TestClient(a, base_url="http://127.0.0.1"):  # runs the lifespan once for the module
         yield a
 
 
 def client(app) -> TestClient:
-    """A browser of its own: its own cookie jar, so its own session."""
+    """A browser of its own: its own cookie jar, so its own session, and the page's token sent
+    with every request as the page's script does."""
     c = TestClient(app, base_url="http://127.0.0.1")
-    c.get("/")
+    page = c.get("/").text
+    c.headers["X-Mustache-Token"] = re.search(r'name="mustache-token" content="([^"]+)"', page)[1]
     return c
 
 
@@ -125,6 +131,8 @@ def test_png_in_png_out_and_face_selection(app, astronaut):
     (b"%PDF-1.4\n%\xe2\xe3", 400, "not an image"),
     (encode(np.zeros((8, 8, 3), np.uint8), "GIF"), 400, "GIF images are not supported"),
     (None, 400, "corrupt"),  # a truncated JPEG, made below
+    (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(64), 400,
+     "HEIC is not supported; convert to JPEG or PNG"),
     (encode(np.full((300, 300, 3), 128, np.uint8), "PNG"), 422, "no face found"),
 ])
 def test_bad_files_get_one_clear_line(app, astronaut, body, status, words):
@@ -136,22 +144,38 @@ def test_bad_files_get_one_clear_line(app, astronaut, body, status, words):
     assert words in error and "\n" not in error and "Traceback" not in error
 
 
-@pytest.mark.parametrize("query, words", [
-    ("strength=3", "strength must be in [0, 1]"),
-    ("style=moustachio", "unknown style 'moustachio'"),
-    ("color=purple", "unknown hair colour 'purple'"),
-    ("seed=abc", "seed:"),
-    ("faces=first", "faces must be numbers"),
-    ("donor=made-up-token", "donor photo has expired"),
+@pytest.mark.parametrize("query, status, words", [
+    ("strength=3", 422, "strength must be a number in [0, 1], got '3'"),
+    ("strength=nan", 422, "strength must be a number in [0, 1]"),
+    ("length=0", 422, "length must be a number in (0, 4]"),
+    ("thickness=inf", 422, "thickness must be a number in [0, 4]"),
+    ("style=moustachio", 422, "unknown style 'moustachio'"),
+    ("color=purple", 422, "unknown hair colour 'purple'"),
+    ("seed=abc", 422, "seed must be a whole number in 0..2147483647, got 'abc'"),
+    ("seed=-1", 422, "seed must be in 0..2147483647, got -1"),
+    ("seed=2147483648", 422, "seed must be in 0..2147483647"),
+    ("seed=2147483647&count=2", 422, "seed + count - 1 must be at most 2147483647"),
+    ("count=7", 422, "count must be in 1..6, got 7"),
+    ("seed=1&seed=2", 422, "seed is given 2 times"),
+    ("sed=3", 422, "unknown setting 'sed'"),
+    ("force=maybe", 422, "force must be true or false"),
+    ("faces=first", 422, "faces must be up to 64 face numbers"),
+    ("faces=" + ",".join(["1"] * 65), 422, "faces must be up to 64 face numbers"),
+    ("name=" + "x" * 256, 422, "name must be at most 255 characters, got 256"),
+    ("donor=../../etc", 422, "donor must be a token from /api/donor"),
+    ("donor=made-up-token", 400, "donor photo has expired"),
 ])
-def test_bad_options_get_one_clear_line(app, png, query, words):
+def test_bad_options_get_one_clear_line(app, png, query, status, words):
     r = client(app).post(f"/api/apply?{query}", content=png)
-    assert r.status_code == 400 and words in r.json()["error"], r.text
+    assert r.status_code == status and words in r.json()["error"], r.text
+    assert "\n" not in r.json()["error"]
 
 
 def test_limits_on_bytes_and_pixels(model, astronaut):
     small = ServeConfig(limits=Limits(max_bytes=200_000, max_pixels=300_000))
     with TestClient(create_app(small, model=model), base_url="http://127.0.0.1") as c:
+        page = c.get("/").text
+        c.headers["X-Mustache-Token"] = re.search(r'mustache-token" content="([^"]+)"', page)[1]
         big = encode(np.random.default_rng(0).integers(0, 255, (400, 400, 3), np.uint8), "PNG")
         r = c.post("/api/apply", content=big)
         assert r.status_code == 413 and "too large" in r.json()["error"]
@@ -163,7 +187,8 @@ def test_limits_on_bytes_and_pixels(model, astronaut):
         r = c.post("/api/apply", content=chunks())
         assert r.status_code == 413 and "too large" in r.json()["error"]
         r = c.post("/api/apply", content=encode(np.zeros((600, 600, 3), np.uint8), "JPEG"))
-        assert r.status_code == 400 and "600x600 = 0.36 MP; the limit is 0.3 MP" in r.json()["error"]
+        assert r.status_code == 413
+        assert r.json()["error"] == "the photo is too large: 0.36 MP, the limit is 0.3 MP"
         assert c.post("/api/apply", content=encode(astronaut, "JPEG", quality=80)).status_code == 200
 
 
@@ -177,6 +202,9 @@ def test_two_sessions_never_see_each_other(app, png):
     donor = alice.post("/api/donor", content=png).json()["donor"]
     assert alice.post(f"/api/apply?donor={donor}", content=png).status_code == 200
     assert bob.post(f"/api/apply?donor={donor}", content=png).status_code == 400
+    # Alice's page token is not Bob's: his cookie with her token is refused
+    bob.headers["X-Mustache-Token"] = alice.headers["X-Mustache-Token"]
+    assert bob.post("/api/apply", content=png).status_code == 403
     store = app.state.store
     assert all(store.root in p.parents for p in store.files())  # only its own folder
 
@@ -187,19 +215,23 @@ def test_variations_are_different_seeds(app, png):
     assert len({v["crop"] for v in j["variations"]}) == 3
 
 
-def test_store_expires_caps_and_cleans():
+def test_store_expires_caps_and_cleans(tmp_path):
     now = [0.0]
-    s = Store(StoreConfig(ttl_s=60, results_per_session=2, max_sessions=2), clock=lambda: now[0])
-    a = s.session(None)
-    assert s.session(a) == a and s.session("guessed") != a  # an unknown cookie: a new session
+    s = Store(StoreConfig(ttl_s=60, results_per_session=2, max_sessions=2), clock=lambda: now[0],
+              temp=tmp_path)
+    a, token = s.open(None, "1.2.3.4")
+    assert s.open(a, "1.2.3.4") == (a, token)  # a reload: the same session and token
+    assert s.find(a) == a and s.find("guessed") is None and s.find(None) is None
+    assert s.open("guessed", "1.2.3.4", new=False) is None  # only a page load makes one
+    assert s.token_ok(a, token) and not s.token_ok(a, "x" * 43) and not s.token_ok(a, None)
     t1, t2, t3 = (s.put(a, b"x", "p.jpg", "image/jpeg") for _ in range(3))
     assert s.get(a, t1) is None and s.get(a, t3).path.read_bytes() == b"x"  # oldest dropped
     assert len(s.files()) == 2
     now[0] = 61.0
     assert s.get(a, t3) is None and s.files() == []  # expired results are deleted
     for _ in range(3):
-        s.session(None)
-    assert len(s._sessions) == 2
+        s.open(None, "1.2.3.4")
+    assert s.sessions() == 2
     root = s.root
     s.close()
     assert not Path(root).exists()
@@ -220,8 +252,11 @@ def test_cli_serve_help_names_the_options():
 
     r = CliRunner().invoke(cli, ["serve", "--help"])
     assert r.exit_code == 0 and "--port" in r.output and "--host" in r.output
+    assert "--keep-exif" in r.output and "--upload-timeout" in r.output
     r = CliRunner().invoke(cli, ["serve", "--port", "70000"])
     assert r.exit_code == 2 and "--port must be in 0..65535" in r.output
+    r = CliRunner().invoke(cli, ["serve", "--upload-timeout", "0"])
+    assert r.exit_code == 2 and "timeouts must be > 0" in r.output
 
 
 def shifted(rgb: np.ndarray, dx: int) -> np.ndarray:
@@ -284,14 +319,14 @@ def test_webcam_sessions_keep_their_own_faces_and_stop(app, astronaut):
     assert alice.post("/api/live/stop").json() == {"stopped": True} and newer.closed
     assert alice.post("/api/live/stop").json() == {"stopped": False}
     # a bad frame or setting is one line, like a bad photo
-    for query, body, words in [("", b"", "empty"), ("", b"<html>", "not an image"),
-                               ("style=moustachio", empty, "unknown style")]:
+    for query, body, status, words in [("", b"", 400, "empty"), ("", b"<html>", 400, "not an image"),
+                                       ("style=moustachio", empty, 422, "unknown style")]:
         r = bob.post(f"/api/live?{query}", content=body)
-        assert r.status_code == 400 and words in r.json()["error"], r.text
+        assert r.status_code == status and words in r.json()["error"], r.text
         assert "\n" not in r.json()["error"]
 
 
-def test_store_closes_idle_and_dropped_webcam_streams():
+def test_store_closes_idle_and_dropped_webcam_streams(tmp_path):
     class Stream:
         closed = False
 
@@ -299,16 +334,17 @@ def test_store_closes_idle_and_dropped_webcam_streams():
             self.closed = True
 
     now = [0.0]
-    s = Store(StoreConfig(ttl_s=600, live_idle_s=60, max_sessions=1), clock=lambda: now[0])
-    a = s.session(None)
+    s = Store(StoreConfig(ttl_s=600, live_idle_s=60, max_sessions=1), clock=lambda: now[0],
+              temp=tmp_path)
+    a, _ = s.open(None, "127.0.0.1")
     first = s.live(a, "k", Stream)
     assert s.live(a, "k", Stream) is first and s.live(a, "other", Stream) is not first
     assert first.closed
     second = s.live(a, "other", Stream)
     now[0] = 61.0
-    s.session(a)  # any request: the stream without a frame for a minute is closed
+    s.find(a)  # any request: the stream without a frame for a minute is closed
     assert second.closed and s._sessions[a].live is None
     third = s.live(a, "k", Stream)
-    s.session(None)  # a new browser evicts the only session, and its stream
+    s.open(None, "127.0.0.1")  # a new browser evicts the only session, and its stream
     assert third.closed
     s.close()

@@ -1,26 +1,40 @@
 """An uploaded photo: checked, decoded upright, and encoded back in its own format.
 
+The header comes first: its format and size are read without decoding a pixel, and a photo past
+the pixel limit is refused (:class:`TooLarge`) before any memory is spent on it (a 46 KB PNG can
+hold 7000x7000 grey pixels, 147 MB decoded).
+
 A download keeps what the photo came with: JPEG in -> JPEG out with the original EXIF (less its
-orientation tag: the pixels are already upright) and colour profile; PNG and WebP stay PNG and
-WebP; BMP and TIFF come back as PNG. Every refusal is :class:`mustache.errors.BadInput` with one
-line a person can act on.
+orientation tag, as the pixels are already upright, and less its GPS block unless asked to keep
+EXIF whole: :mod:`mustache.web.exif`) and colour profile; PNG and WebP stay PNG and WebP; BMP
+and TIFF come back as PNG. Every refusal is :class:`mustache.errors.BadInput` with one line a
+person can act on.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from mustache.errors import BadInput
+from mustache.web.exif import download_exif
 
 # PIL's format name -> (download format, suffix); MPO is the multi-picture JPEG of many phones
 FORMATS: dict[str, tuple[str, str]] = {
     "JPEG": ("JPEG", ".jpg"), "MPO": ("JPEG", ".jpg"), "PNG": ("PNG", ".png"),
     "WEBP": ("WEBP", ".webp"), "BMP": ("PNG", ".png"), "TIFF": ("PNG", ".png"),
 }
-ORIENTATION = 0x0112  # EXIF tag
+# the major brands of HEIF files (iPhones' HEIC): Pillow reads none without a plugin
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1",
+               b"msf1"}
+
+
+class TooLarge(BadInput):
+    """An upload past the byte or pixel limit (answered 413)."""
 
 
 @dataclass(frozen=True)
@@ -40,48 +54,86 @@ class Photo:
     rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation applied
     format: str  # the download's PIL format: JPEG, PNG or WEBP
     suffix: str  # .jpg, .png or .webp
-    exif: bytes  # the original EXIF less orientation (b"" when none)
+    exif: bytes  # what a JPEG download carries (b"" when none): mustache.web.exif
     icc: bytes | None  # the colour profile, kept so colours look the same
+    notes: tuple[str, ...] = ()  # for the page: what of the photo the download leaves out
 
 
-def read_photo(data: bytes, limits: Limits = Limits()) -> Photo:
+def too_large(pixels: int, limit: int) -> TooLarge:
+    return TooLarge(f"the photo is too large: {pixels / 1e6:.3g} MP, the limit is "
+                    f"{limit / 1e6:.3g} MP")
+
+
+def read_photo(data: bytes, limits: Limits = Limits(), keep_exif: bool = False) -> Photo:
     """An upload's bytes -> :class:`Photo`; BadInput with the reason when it is empty, too
-    large, not an image, of another kind (PDF, HEIC, GIF, ...) or corrupt."""
-    from PIL import Image, UnidentifiedImageError
-
-    from data_prep.image_io import ImageLoadError, decode_image
+    large (TooLarge), not an image, of another kind (PDF, HEIC, GIF, ...) or corrupt."""
+    from PIL import Image
 
     if not data:
         raise BadInput("the file is empty (0 bytes)")
     if len(data) > limits.max_bytes:
-        raise BadInput(f"the file is too large ({len(data) / 2**20:.1f} MB; the limit is "
+        raise TooLarge(f"the file is too large ({len(data) / 2**20:.1f} MB; the limit is "
                        f"{limits.max_bytes / 2**20:.0f} MB)")
+    # Pillow warns past 89 MP (its own guard); the limit here is ours, checked below
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        kind, (w, h), exif, icc = _header(data, limits)
+        if w * h > limits.max_pixels:
+            raise too_large(w * h, limits.max_pixels)
+        fmt, suffix = FORMATS[kind]
+        rgb = _decode_jpeg(data) if fmt == "JPEG" else None
+        if rgb is None:
+            rgb = _decode(data, limits)
+    notes: tuple[str, ...] = ()
+    exif_bytes = b""
+    if fmt == "JPEG" and exif is not None:
+        exif_bytes, note = download_exif(exif, keep_location=keep_exif)
+        notes = (note,) if note else ()
+    elif fmt == "JPEG" and exif is None:
+        notes = ("the photo's EXIF could not be read, so the download has none",)
+    return Photo(rgb, fmt, suffix, exif_bytes, icc, notes)
+
+
+def _header(data: bytes, limits: Limits):
+    """-> (PIL's format, (w, h), its EXIF or None when unreadable, colour profile), reading
+    the header alone."""
+    from PIL import Image, UnidentifiedImageError
+
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        raise BadInput("HEIC is not supported; convert to JPEG or PNG")
     try:
         with Image.open(io.BytesIO(data)) as im:  # the header only: format, size, EXIF
-            kind, (w, h) = im.format, im.size
-            exif = im.getexif()
+            kind, size = im.format, im.size
             icc = im.info.get("icc_profile")
+            if kind not in FORMATS:
+                raise BadInput(f"{kind} images are not supported (use JPEG, PNG or WebP)")
+            try:
+                exif = im.getexif() if FORMATS[kind][0] == "JPEG" else None
+            except Exception:  # a broken EXIF block spoils the EXIF, not the photo
+                exif = None
+    except BadInput:
+        raise
+    except Image.DecompressionBombError as e:  # past twice Pillow's own limit: said by size
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        if m is None:
+            raise TooLarge(f"the photo is too large ({e})") from None
+        raise too_large(int(m.group(1)), limits.max_pixels) from None
     except UnidentifiedImageError:
         raise BadInput("this file is not an image (use JPEG, PNG or WebP)") from None
     except Exception as e:  # a header PIL cannot parse is a corrupt file, whatever it raised
-        raise BadInput(f"this image is corrupt ({e})") from None
-    if kind not in FORMATS:
-        raise BadInput(f"{kind} images are not supported (use JPEG, PNG or WebP)")
-    if w * h > limits.max_pixels:
-        raise BadInput(f"the photo is too large ({w}x{h} = {w * h / 1e6:.3g} MP; the limit is "
-                       f"{limits.max_pixels / 1e6:.3g} MP)")
-    fmt, suffix = FORMATS[kind]
-    rgb = _decode_jpeg(data) if fmt == "JPEG" else None
-    if rgb is None:
-        try:
-            rgb = decode_image(data, limits.max_pixels)
-        except ImageLoadError as e:
-            raise BadInput(f"this image cannot be read: {e}") from None
-    exif_bytes = b""
-    if fmt == "JPEG" and len(exif):
-        exif.pop(ORIENTATION, None)
-        exif_bytes = exif.tobytes()
-    return Photo(rgb, fmt, suffix, exif_bytes, icc)
+        raise BadInput(f"this image is corrupt ({' '.join(str(e).split())})") from None
+    return kind, size, exif, icc
+
+
+def _decode(data: bytes, limits: Limits) -> np.ndarray:
+    from data_prep.image_io import ImageLoadError, decode_image
+
+    try:
+        return decode_image(data, limits.max_pixels)
+    except ImageLoadError as e:
+        raise BadInput(f"this image cannot be read: {e}") from None
+    except Exception as e:  # a decoder's own error on a crafted file (struct.error, ...)
+        raise BadInput(f"this image cannot be read: {type(e).__name__}") from None
 
 
 def _decode_jpeg(data: bytes) -> np.ndarray | None:

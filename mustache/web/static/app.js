@@ -2,7 +2,8 @@
 // The page: photos stay in the browser until a button sends one (the raw file as the body);
 // the server answers JSON, or {"error": "..."} which is shown as it is.
 const $ = (id) => document.getElementById(id);
-const state = { photos: [], current: null, config: null, donor: "" };
+const state = { photos: [], current: null, config: null, donor: "", token: "" };
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function say(text) {
   const m = $("message");
@@ -10,9 +11,20 @@ function say(text) {
   m.hidden = !text;
 }
 
+// Every POST carries the page's token (from its <meta>): the server refuses one without, so
+// another web site cannot make this page's server work. A busy server (503) is asked again
+// after the time it names, a few times.
+async function post(url, body, type = "application/octet-stream") {
+  for (let tries = 0; ; tries++) {
+    const r = await fetch(url, {
+      method: "POST", body, headers: { "Content-Type": type, "X-Mustache-Token": state.token } });
+    if (r.status !== 503 || tries >= 5) return r;
+    await wait(1000 * (Number(r.headers.get("Retry-After")) || 2));
+  }
+}
+
 async function call(url, body) {
-  const r = await fetch(url, body === undefined ? {} : {
-    method: "POST", body, headers: { "Content-Type": "application/octet-stream" } });
+  const r = body === undefined ? await fetch(url) : await post(url, body);
   const json = await r.json().catch(() => ({ error: `the server answered ${r.status}` }));
   if (!r.ok) throw new Error(json.error || `the server answered ${r.status}`);
   return json;
@@ -62,7 +74,7 @@ function settings(extra = {}) {
 }
 
 function params(p, extra = {}) {
-  const q = settings({ name: p.file.name, ...extra });
+  const q = settings({ name: p.file.name, keep_exif: $("keep-exif").checked, ...extra });
   if (p.faces && p.off.size) {
     const on = p.faces.map((f) => f.index).filter((i) => !p.off.has(i));
     q.set("faces", on.length ? on.join(",") : "none");
@@ -232,7 +244,7 @@ async function liveLoop(gen) {
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.8));
     let r;
     try {
-      r = await fetch(`/api/live?${live.query}`, { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+      r = await post(`/api/live?${live.query}`, blob, "image/jpeg");
     } catch (e) {
       if (gen === live.generation) { say(`webcam: the server cannot be reached (${e.message})`); stopWebcam(); }
       return;
@@ -265,7 +277,7 @@ function stopWebcam() {
   live.camera = null; live.video = null;
   $("webcam").hidden = false; $("webcam-stop").hidden = true;
   $("live-status").textContent = "stopped";
-  fetch("/api/live/stop", { method: "POST" }).catch(() => {});
+  post("/api/live/stop").catch(() => {});
 }
 
 function settingsChanged() {
@@ -274,7 +286,10 @@ function settingsChanged() {
 }
 
 async function start() {
+  state.token = document.querySelector("meta[name=mustache-token]").content;
+  if (!state.token) say("this page has no session (it was not opened as a page of its own): reload it");
   state.config = await call("/api/config");
+  $("keep-exif").checked = state.config.keep_exif;
   for (const s of state.config.styles) $("style").append(new Option(s.replace("_", " "), s));
   for (const c of state.config.colours) $("color").append(new Option(c, c));
   $("color").append(new Option("your own colour", "custom"));
