@@ -425,3 +425,4 @@ def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256
         core[0] = limit
         source += f"; core set {SKIN_MARGIN_L:.0f} L* below the skin"
     return _colour(core, samples, source + ")")
+
