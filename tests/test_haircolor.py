@@ -310,3 +310,43 @@ def test_import_has_no_heavy_side_effects():
             "print(sorted(m for m in ('cv2', 'skimage', 'torch', 'mediapipe') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the natural hair gamut
+
+def test_grey_olive_goes_to_the_nearest_natural_brown():
+    from mustache.haircolor import natural_hair
+
+    olive = np.array([45.0, -3.0, 12.0])  # a hair/skin mix under a green cast
+    out = natural_hair(olive)
+    assert abs(out[0] - 45.0) < 1.0  # lightness kept
+    assert 55 <= hue(out) <= 85, out  # a brown's hue, not olive's 104 deg
+    assert chroma(out) >= chroma(olive) - 0.1  # not greyed
+    assert np.linalg.norm(out - olive) < 6  # the nearest: just turned to the edge
+
+
+def test_natural_colours_map_to_themselves_and_outputs_stay_inside():
+    from mustache.haircolor import natural_hair
+
+    named = rgb_to_lab(np.array([named_colour(n).base for n in COLOUR_NAMES], np.float64))
+    np.testing.assert_allclose(natural_hair(named), named, atol=1.0)
+    rng = np.random.default_rng(3)
+    anything = np.c_[rng.uniform(0, 100, 3000), rng.uniform(-70, 70, (3000, 2))]
+    once = natural_hair(anything)
+    np.testing.assert_allclose(natural_hair(once), once, atol=1e-6)  # inside: a fixed point
+    assert natural_hair(anything.reshape(30, 100, 3)).shape == (30, 100, 3)
+    h = np.degrees(np.arctan2(once[:, 2], once[:, 1]))
+    c = np.hypot(once[:, 1], once[:, 2])
+    assert np.all((c <= 4.01) | ((h > 29) & (h < 99)))  # warm hues, or near-neutral
+    dark_grey = natural_hair(np.array([[30.0, 0, 0], [20.0, 0.5, -1.0]]))
+    assert np.all(np.hypot(dark_grey[:, 1], dark_grey[:, 2]) > 1)  # dark neutrals: brown/black
+    assert np.all(np.degrees(np.arctan2(dark_grey[:, 2], dark_grey[:, 1])) > 40)
+    with pytest.raises(ValueError, match=r"\(4, 2\)"):
+        natural_hair(np.zeros((4, 2)))
+
+
+def test_measured_colours_are_natural_but_explicit_ones_are_not_changed():
+    blue = np.array([[70, 80, 140]] * 50, np.uint8)  # a blue "hair" from a cast or a hat
+    base = lab(colour_from_pixels(blue, "x").base)
+    assert chroma(base) < 5  # no blue: a grey/brown
+    np.testing.assert_array_equal(named_colour("#4650a0").base, np.float32([70, 80, 160]))
