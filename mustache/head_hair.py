@@ -92,13 +92,12 @@ def head_hair(image: np.ndarray, landmarks: np.ndarray, segmenter=None,
     if x1 - x0 < 4 or y1 - y0 < 4:
         return HeadHair(None, 0, 0.0, float("nan"), "head outside the photo")
     box = image[y0:y1, x0:x1]
-    person = (segmenter.mask(image, (x0, y0, x1, y1)) if segmenter is not None
-              else person_mask(image, (x0, y0, x1, y1)))
     k = min(1.0, config.work_width / fw)
     size = (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k)))
-    small = box if k >= 1 else cv2.resize(box, size, interpolation=cv2.INTER_AREA)
-    person = cv2.resize(person, (small.shape[1], small.shape[0]),
-                        interpolation=cv2.INTER_AREA) > 0.5
+    small = np.ascontiguousarray(box if k >= 1 else cv2.resize(box, size,
+                                                                interpolation=cv2.INTER_AREA))
+    # the model looks at 256 px: the head box at work scale (~200 px) loses nothing
+    person = (segmenter.mask(small) if segmenter is not None else person_mask(small)) > 0.5
     sx, sy = small.shape[1] / (x1 - x0), small.shape[0] / (y1 - y0)
     to_small = lambda p: (p - (x0, y0)) * (sx, sy)  # noqa: E731
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
