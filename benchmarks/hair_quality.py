@@ -31,9 +31,13 @@ Goatee=-1; LFW p_Mustache > 0.5; hires REAL_HAIR and the same men smiling), meas
 any editing. By default the reference takes every person (``--reference-split``): it
 describes real hair, and its people are not the painted sets' clean-shaven people.
 
-    python benchmarks/hair_quality.py --split heldout --faces 24 --json out/hq/heldout.json
-    python benchmarks/hair_quality.py --reference-only --faces 40 \\
-        --reference-json out/hq/reference.json
+    # real mustaches once (~2.5 min on 2 cores at 60 faces a set), then each split (~2-2.5 min
+    # at 40 faces a set) with those rows beside it
+    python benchmarks/hair_quality.py --reference-only --faces 60 \\
+        --json out/hair_quality/reference_rows.json \\
+        --reference-json out/hair_quality/reference.json
+    python benchmarks/hair_quality.py --split heldout --faces 40 \\
+        --real-from out/hair_quality/reference_rows.json --json out/hair_quality/heldout.json
 """
 
 from __future__ import annotations
@@ -696,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
         runner.close()
     secs = time.time() - t0
     ref = f"{args.reference_split}" if args.real_from is None else f"from {args.real_from}"
-    print(f"hair quality: split {args.split} (reference: {ref}), "
+    what = "real mustaches only" if args.reference_only else f"split {args.split}"
+    print(f"hair quality: {what} (reference: {ref}), "
           f"{args.faces} faces a set, seed {args.seed}; {cpu_name()}, {secs:.0f} s; "
           f"soft from focus blur {runner.soft_from} px")
     table = print_table(painted, real)
