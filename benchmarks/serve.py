@@ -5,14 +5,17 @@ then the full-resolution download. The model is loaded once, as the server does.
     python benchmarks/serve.py [--runs 7]
 
 Prints the machine, then per photo the median round trip and its parts (the server's own
-timings). The photos are made from scikit-image's astronaut: a portrait (face ~1,000 px wide)
-and a wider shot (face ~330 px) on a 4000x3000 canvas.
+timings), and the median of repeat requests for a small answer on one kept-alive connection.
+The photos are made from scikit-image's astronaut: a portrait (face ~1,000 px wide) and a wider
+shot (face ~330 px) on a 4000x3000 canvas. The server is made as `mustache serve` makes it
+(its socket, worker thread and arenas).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import re
 import statistics
 import sys
 import threading
@@ -52,25 +55,37 @@ def main() -> None:
 
     import httpx
     import torch
-    import uvicorn
     from machine import cpu_name
 
     from mustache.web.app import ServeConfig, create_app
+    from mustache.web.jobs import limit_arenas
+    from mustache.web.server import listen
+    from mustache.web.server import server as make_server
 
     print(f"# {cpu_name()}, {torch.get_num_threads()} torch threads, mustache serve, 12 MP JPEG")
+    sock = listen("127.0.0.1", 0)
+    limit_arenas(2)
     t = time.perf_counter()
     app = create_app(ServeConfig())
     app.state.model.warm_up()
     print(f"model load + warm-up: {time.perf_counter() - t:.1f} s (once per server)")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = sock.getsockname()[1]
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            client.get("/")
+            page = client.get("/").text
+            client.headers["X-Mustache-Token"] = re.search(r'mustache-token" content="([^"]+)"', page)[1]
+            repeat = []
+            for _ in range(50):
+                t0 = time.perf_counter()
+                client.get("/api/config").raise_for_status()
+                repeat.append(time.perf_counter() - t0)
+            print(f"repeat requests on one connection (GET /api/config): median "
+                  f"{statistics.median(repeat) * 1000:.1f} ms of 50")
             for label, side in (("portrait, face ~1,000 px", 3000), ("wider, face ~330 px", 1800)):
                 body = photo_12mp(side)
                 rows = []

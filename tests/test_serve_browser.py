@@ -1,7 +1,8 @@
 """`mustache serve` in a real browser: headless Chromium (Debian's package) driven by
 Playwright through choosing photos, settings, variations, the before/after slider, the 100%
-view, the download, donor mode and a bad file. The server is the real command
-(`mustache serve --port 0`), started once for the module.
+view, the download, donor mode and a bad file (every request with the page's token), and a
+form posted from another site, refused. The server is the real command (`mustache serve
+--port 0`), started once for the module.
 
 Screenshots go to a temporary folder; ``MUSTACHE_SCREENSHOTS=docs/img`` refreshes the README's.
 Skips where no Chromium exists (`apt-get install chromium`; `.ci/run` installs it).
@@ -214,3 +215,61 @@ def test_webcam_shows_frames_and_stops(server, chromium):
         assert page.locator("#message").is_hidden()
     finally:
         b.close()
+
+
+@pytest.fixture(scope="module")
+def other_site():
+    """Another web site on this computer: http://localhost:<port>/, a page of its own (another
+    host name than 127.0.0.1, so another site to the browser, and no public-to-local block)."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>another site</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://localhost:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def test_another_site_cannot_use_the_page(server, browser, other_site):
+    """A page on another site, in the browser where the user has the page open, posts a form
+    to the server (text/plain, the classic cross-site request: no preflight, and its answer is
+    shown, unlike a no-cors fetch's): refused (403) whatever it posts to; the user's page keeps
+    working."""
+    context = browser.new_context()
+    mine = context.new_page()
+    mine.goto(server)
+    mine.wait_for_selector("#style option[value=walrus]", state="attached")
+    assert any(c["name"] == "mustache_session" and c["sameSite"] == "Strict"
+               for c in context.cookies())
+    evil = context.new_page()
+    for path in ("api/apply", "api/live/stop"):
+        evil.goto(other_site)
+        with evil.expect_navigation() as nav:
+            evil.evaluate("""(url) => {
+                const f = document.createElement("form");
+                f.method = "POST"; f.action = url; f.enctype = "text/plain";
+                const i = document.createElement("input");
+                i.name = "x"; i.value = "y"; f.append(i);
+                document.body.append(f); f.submit();
+            }""", server + path)
+        assert nav.value.status == 403, path
+        assert "another web site" in evil.content(), path
+    # the user's own page still works: an example photo, applied
+    mine.click("#examples button[data-example=astronaut]")
+    mine.wait_for_selector("#photos li")
+    mine.click("#apply")
+    mine.wait_for_selector("#download:not([hidden])", timeout=60_000)
+    assert mine.locator("#message").is_hidden()
+    context.close()
