@@ -11,7 +11,6 @@ does and sees the head larger: pass a box for heads that are small in the photo.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,16 +74,9 @@ class PersonSegmenter:
         self.close()
 
 
-_shared: dict[int, PersonSegmenter] = {}
-_lock = threading.Lock()
-
-
-def person_mask(image: np.ndarray, box: Box | None = None) -> np.ndarray:
-    """:meth:`PersonSegmenter.mask` with one segmenter per thread, made on first use (about
-    20 ms) and kept: for callers that segment now and then and hold no segmenter."""
-    key = threading.get_ident()
-    with _lock:
-        seg = _shared.get(key)
-        if seg is None:
-            seg = _shared[key] = PersonSegmenter()
-    return seg.mask(image, box)
+def person_mask(image: np.ndarray, box: Box | None = None,
+                config: SegmentConfig = SegmentConfig()) -> np.ndarray:
+    """:meth:`PersonSegmenter.mask` with a segmenter made for this one call (about 20 ms more):
+    for callers that segment now and then; hold a :class:`PersonSegmenter` to segment often."""
+    with PersonSegmenter(config) as seg:
+        return seg.mask(image, box)

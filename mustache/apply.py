@@ -161,10 +161,10 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return DEFAULT_MODEL
 
 
-def close_parts(detector, scorer) -> None:
+def close_parts(detector, scorer, *more) -> None:
     """Close what an engine (Mustacher, DonorTransfer) made: its detector (None when it was
-    lent one) and its scorer."""
-    for part in (detector, scorer):
+    lent one), its scorer and ``more`` (its person segmenter)."""
+    for part in (detector, scorer, *more):
         if part is not None:
             part.close()
 
@@ -227,6 +227,10 @@ class Mustacher:
 
         self.hair = hair or HairConfig()
         self.scorer = shipped_scorer() if check_existing else None
+        from data_prep.segment import PersonSegmenter
+
+        # the head hair, one source of the hair colour; its graph is built on first use
+        self.segmenter = PersonSegmenter()
 
     # ------------------------------------------------------------------ landmarks
     def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
@@ -244,7 +248,7 @@ class Mustacher:
         image = as_rgb(image_or_path)
         if faces is None:
             faces = self.detect(image)
-        return run_faces(image, faces, self, options, self.scorer, self.hair)
+        return run_faces(image, faces, self, options, self.scorer, self.hair, self.segmenter)
 
     def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:
         """The :class:`mustache.pipeline.Painter` of the GAN: every face's window through the
@@ -318,7 +322,7 @@ class Mustacher:
         return change, mask, box
 
     def close(self) -> None:
-        close_parts(self.detector if self._own else None, self.scorer)
+        close_parts(self.detector if self._own else None, self.scorer, self.segmenter)
         self.detector = self.scorer = None
 
     def __enter__(self) -> Mustacher:

@@ -49,14 +49,18 @@ class ToneBand:
     hi: float
 
 
-# Measured on the labelled mustached men of ../shared/data (CelebA Mustache=1, LFW p_Mustache
-# > 0.5, hires REAL_HAIR; as they are and as web copies: upscaled 1.5-4x with JPEG, blurred,
-# darkened) with benchmarks/hair_quality.py --reference-json: see README "Hair on the photos
-# people have". Rows: the last whose min_width <= the face's width and whose softness matches.
+# Real mustaches' band tone, 10th-90th percentile, by face width and focus: 407 faces of the
+# labelled mustached men of ../shared/data (CelebA Mustache=1, LFW p_Mustache > 0.5, hires
+# REAL_HAIR; as they are and as web copies: upscaled 1.5-4x with JPEG, blurred, cast, dark),
+# `benchmarks/hair_quality.py --reference-only --reference-json` (README "Hair on the photos
+# people have"). Soft: focus blur >= soft_from (0.9 px). The 120-150 px sharp row had 4 faces:
+# the 40-120 px one is used there.
 REAL_TONE: tuple[ToneBand, ...] = (
-    ToneBand(0, False, 0.42, 0.86), ToneBand(0, True, 0.45, 0.88),
-    ToneBand(150, False, 0.40, 0.85), ToneBand(150, True, 0.43, 0.87),
-    ToneBand(400, False, 0.38, 0.84), ToneBand(400, True, 0.42, 0.86),
+    ToneBand(0, False, 0.46, 0.88), ToneBand(0, True, 0.22, 0.86),
+    ToneBand(120, True, 0.27, 0.81),
+    ToneBand(150, False, 0.48, 0.80), ToneBand(150, True, 0.33, 0.87),
+    ToneBand(250, False, 0.47, 0.78), ToneBand(250, True, 0.31, 0.86),
+    ToneBand(400, False, 0.45, 0.78), ToneBand(400, True, 0.36, 0.78),
 )
 
 
@@ -95,8 +99,10 @@ class HairConfig:
     core: tuple[float, float] = (0.1, 0.5)  # guide darkening (share of its strongest) from
     # which roots start, and from which they are at full density
     under_dark: float = 8.0  # L* the under-layer is darker than the top strands (their shade)
+    fray: float = 0.6  # how far the outline wanders, in shares of the guide's strongest
     tint_spread: float = 6.0  # L* the palette's colours may differ from the hair's core
     lock_mm: float = 2.5  # the size of a lock's patch of one tone
+    lock_contrast: float = 0.3  # sd of the lock field (0-1 spans the palette's tones)
     lock_tone: float = 0.7  # share of a lock's hairs that take its guide's colour
     lock_spread: float = 14.0  # L* spread between the palette's colours: locks of distinct
     # tone are what makes a mustache textured, not flat, once hairs are finer than pixels
@@ -106,7 +112,8 @@ class HairConfig:
     soft_from: float = 0.9
     soft_full: float = 1.8
     soft_locks: float = 1.5  # lock_size x (1 + this) at full softness
-    soft_cell: float = 2.5  # tone patches no bigger than this x the photo's blur (px)
+    soft_contrast: float = 0.15  # lock field sd + this at full softness
+    soft_cell: float = 2.0  # tone patches no bigger than this x the photo's blur (px)
     soft_thick: float = 1.0  # widths x (1 + this) at full softness (fewer hairs, same depth)
     soft_tone: float = 24.0  # extra L* spread between locks at full softness
 
@@ -187,6 +194,7 @@ def for_focus(config: HairConfig, soft: float) -> HairConfig:
                    min_width_px=config.min_width_px * k,
                    width_mm=tuple(v * k for v in config.width_mm),
                    lock_tone=config.lock_tone + (1 - config.lock_tone) * 0.6 * soft,
+                   lock_contrast=config.lock_contrast + config.soft_contrast * soft,
                    lock_spread=config.lock_spread + config.soft_tone * soft,
                    lock_length=config.lock_length * (1 + soft))
 
@@ -506,11 +514,18 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # dense core whose edges thin out and fray as real ones do
     ref = max(float(np.percentile(drop[support > 0.5], 90)) if (support > 0.5).any() else 0.0,
               config.drop_ref)
+    # a ragged outline: where the mustache starts wanders by a few mm (hair by hair,
+    # lock by lock), rather than following the guide's smooth contour; never where it is bare
+    fray = config.fray * (_lock_field((h, w), 1.5 * frame.px_per_mm, rng) - 0.5)
+
+    def frayed(x):
+        return _ramp(x + fray * np.clip(x / config.core[1], 0, 1), config.core)
+
     if flow is None:
-        dens = _ramp(drop / ref, config.core) * support * (1 - lips)
+        dens = frayed(drop / ref) * support * (1 - lips)
     else:  # the style's outline at the floor's density, the guide's darkening over it
         f = config.prior
-        dens = (f + (1 - f) * _ramp(guide / ref, config.core)) * flow.mask ** 1.5 * (1 - lips)
+        dens = (f + (1 - f) * frayed(guide / ref)) * flow.mask ** 1.5 * (1 - lips)
     r = frame.right / frame.half_mouth
     u = ((np.arange(w, dtype=np.float32) - frame.philtrum[0]) * r[0])[None, :] + \
         ((np.arange(h, dtype=np.float32) - frame.philtrum[1]) * r[1])[:, None]
@@ -523,7 +538,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     layers = []
     for layer, share in (("under", config.under_share), ("top", 1 - config.under_share)):
         # as many hairs as reach the depth: one pilot set gives a hair's mean area here
-        pilot = grow_strands(_sample(dens, 128, rng) * s, xs, fs, g, rng, config, layer, flow)
+        pilot = grow_strands(_sample(dens, 512, rng) * s, xs, fs, g, rng, config, layer, flow)
         each = float(np.mean(_ink_area(pilot))) if len(pilot) else 1.0
         count = int(rng.poisson(share * config.depth / config.opacity * float(dens.sum())
                                 * s * s / max(each, 1e-3)))
@@ -536,7 +551,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     cell = config.lock_mm * frame.px_per_mm
     if soft > 0:
         cell = min(cell, max(config.soft_cell * sigma, 2.0))
-    field = _lock_field((h, w), cell, rng)
+    field = _lock_field((h, w), cell, rng, config.lock_contrast)
     under, top = (_toned(st, field, s, g, config.lock_tone, rng) for st in layers)
     both = Strands(np.concatenate([under.p0, top.p0]), np.concatenate([under.p1, top.p1]),
                    np.concatenate([under.p2, top.p2]), np.concatenate([under.width, top.width]),
@@ -573,8 +588,10 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     return HairResult(out, alpha_all.astype(np.float32), len(both), s)
 
 
-def _lock_field(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:
-    """(h, w) float32 in [0, 1]: smooth noise whose blobs are about ``cell`` px across."""
+def _lock_field(shape: tuple[int, int], cell: float, rng: np.random.Generator,
+                contrast: float = 0.3) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: smooth noise whose blobs are about ``cell`` px across, sd
+    ``contrast`` around 0.5."""
     import cv2
 
     h, w = shape
@@ -584,7 +601,7 @@ def _lock_field(shape: tuple[int, int], cell: float, rng: np.random.Generator) -
                      interpolation=cv2.INTER_CUBIC)[:h, :w]
     if big.shape != (h, w):  # a box smaller than one cell
         big = cv2.resize(big, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(0.5 + 0.3 * big / max(float(big.std()), 1e-6), 0, 1)
+    return np.clip(0.5 + contrast * big / max(float(big.std()), 1e-6), 0, 1)
 
 
 def _toned(strands: Strands, field: np.ndarray, s: int, groups: int, share: float,

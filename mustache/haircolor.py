@@ -121,7 +121,7 @@ class HairGamut:
 
     light: tuple[float, ...] = (3, 10, 20, 30, 40, 50, 60, 70, 80, 90, 97)
     c_lo: tuple[float, ...] = (0, 0.5, 1.5, 3, 4, 4.5, 4, 3, 2, 0, 0)  # all pigment is warm
-    c_hi: tuple[float, ...] = (3, 7, 15, 36, 40, 40, 38, 34, 28, 18, 8)
+    c_hi: tuple[float, ...] = (4, 10, 20, 36, 40, 40, 38, 34, 28, 18, 8)
     h_lo: tuple[float, ...] = (30, 35, 35, 35, 37, 42, 50, 56, 60, 62, 65)  # deg, red side
     h_hi: tuple[float, ...] = (75, 75, 75, 75, 76, 80, 85, 88, 90, 95, 98)  # deg, yellow side
     grey_l: float = 50.0  # grey and white hair: at least this light...

@@ -59,7 +59,7 @@ def head_hair(image: np.ndarray, landmarks: np.ndarray, segmenter=None,
               config: HeadHairConfig = HeadHairConfig()) -> HeadHair:
     """image (H, W, 3) uint8 RGB, landmarks (478, 2+) photo px -> :class:`HeadHair`.
 
-    ``segmenter``: a ``data_prep.segment.PersonSegmenter`` to use (else one per thread)."""
+    ``segmenter``: a ``data_prep.segment.PersonSegmenter`` to use (else one made for this call)."""
     import cv2
 
     from data_prep.segment import person_mask

@@ -26,7 +26,7 @@ def person_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 2
     """The colour for a mustache on this face: the person's own hair, best source first.
 
     image (H, W, 3) uint8 RGB; landmarks (478, 2+) photo px. ``segmenter``: a
-    ``data_prep.segment.PersonSegmenter`` for the head hair (else one per thread).
+    ``data_prep.segment.PersonSegmenter`` for the head hair (else one made for this call).
 
     1. Own facial hair (:func:`mustache.facial_hair.facial_hair`): stubble, goatee, beard or
        sideburns is the very hair a mustache would be; source "facial hair (chin, jaw)" etc.

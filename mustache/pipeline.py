@@ -3,7 +3,7 @@
 A :class:`Painter` (the GAN, or a donor's real mustache) says, per face, what changes at the
 window's resolution: the mustache's place, shape, density and darkness. :func:`run_faces`
 does the rest the same way for both: which faces to skip (not selected, too small, already
-bearded), the hair colour (the painter's own, ``--color``, or the person's eyebrows), the
+bearded), the hair colour (the painter's own, ``--color``, or the person's own hair), the
 full-resolution hair stage (:mod:`mustache.hair`), ``strength`` (the share of the change
 kept) and the Poisson blend. Nothing outside a face's region support changes. A style
 (``options.style``, :mod:`mustache.styles`) other than natural replaces the support with its
@@ -51,14 +51,19 @@ class FaceScorer(Protocol):
 
 
 def hair_colour(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
-                options: ApplyOptions) -> HairColour:
+                options: ApplyOptions, segmenter=None) -> HairColour:
     """One face's hair colour: ``options.color`` when given, else the painter's own (a
-    donor's hair), else the person's eyebrows."""
-    from mustache.haircolor import brow_colour, named_colour
+    donor's hair), else the person's own hair (:func:`mustache.person_colour.person_colour`:
+    facial hair, else eyebrows and head hair; ``segmenter`` a
+    ``data_prep.segment.PersonSegmenter`` for the head hair)."""
+    from mustache.haircolor import named_colour
+    from mustache.person_colour import person_colour
 
     if options.color:
         return named_colour(options.color)
-    return painted.colour if painted.colour is not None else brow_colour(image, landmarks)
+    if painted.colour is not None:
+        return painted.colour
+    return person_colour(image, landmarks, segmenter=segmenter)
 
 
 def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options: ApplyOptions,
@@ -91,8 +96,8 @@ def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options
 
 
 def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options: ApplyOptions,
-               index: int = 0, hair: HairConfig = HairConfig(), flow: Flow | None = None
-               ) -> tuple[np.ndarray, np.ndarray, int, str | None]:
+               index: int = 0, hair: HairConfig = HairConfig(), flow: Flow | None = None,
+               segmenter=None) -> tuple[np.ndarray, np.ndarray, int, str | None]:
     """One face's patch over ``painted.box``: the hair stage (unless ``options.hair`` is off
     or the label asks for no mustache) over the painter's change, and ``strength``.
     ``points`` (478, 2+) photo px; ``flow``: a style's outline and flow there (see
@@ -104,7 +109,7 @@ def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options:
     here = image[y0:y1, x0:x1]
     hair = options.style.hair_config(hair, options.length, options.thickness, options.curl)
     if options.hair and options.label == 1:
-        colour = hair_colour(image, points, painted, options)
+        colour = hair_colour(image, points, painted, options, segmenter)
         r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],
                    colour, seed=(options.seed, index), config=hair, flow=flow)
         new, strands, source = r.patch, r.strands, colour.source
@@ -119,7 +124,8 @@ def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options:
 
 
 def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: ApplyOptions,
-              scorer: FaceScorer | None = None, hair: HairConfig = HairConfig()) -> ApplyResult:
+              scorer: FaceScorer | None = None, hair: HairConfig = HairConfig(),
+              segmenter=None) -> ApplyResult:
     """Mustaches on ``faces`` (``FaceLandmarks``, largest first) of ``image`` RGB uint8
     (H, W, 3). ``scorer``: when given, a face whose upper lip already scores as a mustache
     is left as it is (unless ``options.force``). Returns the new image and one FaceResult a
@@ -158,7 +164,8 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
                 results[i] = FaceResult(**base, blended=False, note=p, mustache_before=before.get(i))
                 continue
             p, flow = styled(image.shape[:2], f.points, p, options, hair)
-            patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair, flow)
+            patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair, flow,
+                                                       segmenter)
             # patches come from the original photo, so one face's blend never feeds another's
             out = blend_patch(out, patch, alpha, p.box, clone=options.clone, out=out)
             results[i] = FaceResult(**base, blended=True, region_box=tuple(p.box),

@@ -187,9 +187,7 @@ def test_splat_keeps_the_covered_area():
 def test_soft_photos_keep_coverage_and_texture(astronaut, face):
     """A soft copy of the photo gets as dense and dark a mustache as the sharp one (a real one
     photographed soft is still a dense, dark patch), and its tone patches stay visible through
-    the blur: its mid-scale texture at least that of the same hairs drawn as if sharp."""
-    import cv2
-
+    the blur."""
     sharp_photo, support, sharp = _drawn(astronaut, face, 500)
     photo, _, soft = _drawn(astronaut, face, 500, blur=0.4)
     assert H.softness(H.focus_sigma(H.luminance(photo), support > 0.3)) == 1.0
@@ -198,19 +196,14 @@ def test_soft_photos_keep_coverage_and_texture(astronaut, face):
     drops = [float((H.luminance(p) - H.luminance(r.patch))[core].mean())
              for p, r in ((sharp_photo, sharp), (photo, soft))]
     assert drops[1] == pytest.approx(drops[0], rel=0.2)
-    big, xy = _upscaled(astronaut, face.points, 500)
-    big = cv2.GaussianBlur(big, (0, 0), 2.0)
-    _, p2, change, sup, lm = _guide(big, xy)
-    never = H.render(p2, change, sup, lm, BROWN, seed=1,
-                     config=H.HairConfig(soft_from=10.0, soft_full=11.0))
-    on = H.render(p2, change, sup, lm, BROWN, seed=1)
+    # not a smudge: the mustache's fine detail (photo_metrics' measure, blur 1.5 px) at
+    # least the skin's around it, on the soft photo as on the sharp one
+    from mustache.photo_metrics import fine_detail
 
-    def texture(patch):
-        g = H.luminance(patch)
-        band = cv2.GaussianBlur(g, (0, 0), 1.0) - cv2.GaussianBlur(g, (0, 0), 4.0)
-        return float(band[(on.alpha > 0.3) & (never.alpha > 0.3)].std())
-
-    assert texture(on.patch) > 1.1 * texture(never.patch)
+    ring = support == 0  # the skin around the region (in the box: cheeks, nose's foot, chin)
+    for p, r in ((sharp_photo, sharp), (photo, soft)):
+        inside = fine_detail(H.luminance(r.patch), core & (r.alpha > 0.3))
+        assert inside > 1.0 * fine_detail(H.luminance(p), ring), (inside, r.supersample)
     assert H.for_focus(H.HairConfig(), 0.0) == H.HairConfig()
 
 

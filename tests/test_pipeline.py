@@ -80,7 +80,7 @@ def test_nothing_outside_the_region_changes_and_seeds_repeat(big_face):
     outside = np.ones(image.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(a.image[outside], image[outside])
-    assert a.faces[0].colour == "eyebrows"
+    assert a.faces[0].colour == "eyebrows + head hair"  # the astronaut: brows and hair
 
 
 def test_strength_is_the_share_of_the_change_kept(big_face):
