@@ -307,3 +307,53 @@ def test_stale_folders_of_dead_servers_are_removed(tmp_path):
     s = Store(temp=tmp_path)  # a new server's store does it too, and names its own folder
     assert re.fullmatch(rf"mustache-serve-{__import__('os').getpid()}-\w+", s.root.name)
     s.close()
+
+
+# ---------------------------------------------------------------- a corpus of odd files
+
+def corpus(astronaut) -> dict[str, bytes]:
+    """Odd shapes and modes, then truncated and bit-flipped copies of real files."""
+    small = astronaut[::4, ::4]
+    files = {
+        "1x1.png": encode(np.zeros((1, 1, 3), np.uint8), "PNG"),
+        "1x4000.png": encode(np.zeros((1, 4000, 3), np.uint8), "PNG"),
+        "16-bit.png": encode(np.full((64, 64), 40000, np.uint16), "PNG"),
+        "rgba.png": encode(np.zeros((64, 64, 4), np.uint8), "PNG"),
+        "progressive.jpg": encode(small, "JPEG", progressive=True),
+        "tiny.webp": encode(small, "WEBP"),
+        "tiny.bmp": encode(small, "BMP"),
+        "tiny.tiff": encode(small, "TIFF"),
+    }
+    cmyk = io.BytesIO()
+    Image.fromarray(small).convert("CMYK").save(cmyk, "JPEG")
+    files["cmyk.jpg"] = cmyk.getvalue()
+    rng = np.random.default_rng(22)
+    for name in ("progressive.jpg", "tiny.webp", "tiny.tiff", "rgba.png", "cmyk.jpg"):
+        data = files[name]
+        for cut in (20, 100, len(data) // 2, len(data) - 2):
+            files[f"{name} cut at {cut}"] = data[:cut]
+        for i in range(6):
+            b = bytearray(data)
+            for at in rng.integers(0, min(len(b), 400), 3):  # in the header, where parsers trip
+                b[at] ^= 1 << int(rng.integers(0, 8))
+            files[f"{name} flipped {i}"] = bytes(b)
+    return files
+
+
+def test_no_file_in_a_corpus_of_odd_and_broken_ones_is_a_500(app, astronaut):
+    import warnings
+    from collections import Counter
+
+    me = browser(app)
+    seen = Counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's warnings about a damaged file stay inside
+        for name, body in corpus(astronaut).items():
+            r = me.post("/api/apply?name=x.jpg", content=body)
+            seen[r.status_code] += 1
+            assert r.status_code in (200, 400, 413, 422), (name, r.status_code, r.text)
+            if r.status_code != 200:
+                error = r.json()["error"]
+                assert error and "\n" not in error and "Traceback" not in error, (name, error)
+    print(f"\n{sum(seen.values())} odd files: {dict(seen)}")
+    assert seen[400] > 20 and seen[422] > 5  # broken files, and files read with no face in them

@@ -67,16 +67,16 @@ def too_large(pixels: int, limit: int) -> TooLarge:
 def read_photo(data: bytes, limits: Limits = Limits(), keep_exif: bool = False) -> Photo:
     """An upload's bytes -> :class:`Photo`; BadInput with the reason when it is empty, too
     large (TooLarge), not an image, of another kind (PDF, HEIC, GIF, ...) or corrupt."""
-    from PIL import Image
 
     if not data:
         raise BadInput("the file is empty (0 bytes)")
     if len(data) > limits.max_bytes:
         raise TooLarge(f"the file is too large ({len(data) / 2**20:.1f} MB; the limit is "
                        f"{limits.max_bytes / 2**20:.0f} MB)")
-    # Pillow warns past 89 MP (its own guard); the limit here is ours, checked below
+    # Pillow's warnings (past 89 MP, its own guard; damaged EXIF) are no news here: the limit
+    # is ours, checked below, and a damaged file is refused or read as well as it can be
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")
         kind, (w, h), exif, icc = _header(data, limits)
         if w * h > limits.max_pixels:
             raise too_large(w * h, limits.max_pixels)
@@ -84,13 +84,13 @@ def read_photo(data: bytes, limits: Limits = Limits(), keep_exif: bool = False) 
         rgb = _decode_jpeg(data) if fmt == "JPEG" else None
         if rgb is None:
             rgb = _decode(data, limits)
-    notes: tuple[str, ...] = ()
-    exif_bytes = b""
-    if fmt == "JPEG" and exif is not None:
-        exif_bytes, note = download_exif(exif, keep_location=keep_exif)
-        notes = (note,) if note else ()
-    elif fmt == "JPEG" and exif is None:
-        notes = ("the photo's EXIF could not be read, so the download has none",)
+        notes: tuple[str, ...] = ()
+        exif_bytes = b""
+        if fmt == "JPEG" and exif is not None:
+            exif_bytes, note = download_exif(exif, keep_location=keep_exif)
+            notes = (note,) if note else ()
+        elif fmt == "JPEG" and exif is None:
+            notes = ("the photo's EXIF could not be read, so the download has none",)
     return Photo(rgb, fmt, suffix, exif_bytes, icc, notes)
 
 
@@ -142,7 +142,10 @@ def _decode_jpeg(data: bytes) -> np.ndarray | None:
     read it: PIL then decodes it or says why."""
     import cv2
 
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        return None
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
 
 
