@@ -257,6 +257,8 @@ def test_cli_serve_help_names_the_options():
     assert r.exit_code == 2 and "--port must be in 0..65535" in r.output
     r = CliRunner().invoke(cli, ["serve", "--upload-timeout", "0"])
     assert r.exit_code == 2 and "timeouts must be > 0" in r.output
+    r = CliRunner().invoke(cli, ["serve", "--keep-exif", "--queue", "-1"])  # a flag, no value
+    assert r.exit_code == 2 and "waiting >= 0" in r.output
 
 
 def shifted(rgb: np.ndarray, dx: int) -> np.ndarray:
