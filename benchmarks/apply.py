@@ -1,5 +1,6 @@
 """Time `mustache apply` on the CPU: ms per photo, split into landmarks, the existing-mustache
-check (the classifier), generator, warp, the full-resolution hair stage, and blend.
+check (the classifier), generator, warp, the hair colour (facial hair, brows, head hair), the
+hair stage, and blend.
 
 Photos are the astronaut (one face) at 512, 1024 and 4000 px (upscaled; and a 4000 px canvas
 with the 2048 px astronaut padded in), and a tiled photo with several faces. Model load and
@@ -71,7 +72,7 @@ def run(m, image: np.ndarray, options) -> dict[str, float]:
     """One photo through the pipeline's stages, timed (ms): the same steps as
     ``mustache.pipeline.run_faces``, one stage at a time."""
     from mustache.blend import blend_patch
-    from mustache.pipeline import Painted, paint_face
+    from mustache.pipeline import Painted, hair_colour, paint_face
 
     t = {}
     s = time.perf_counter()
@@ -90,11 +91,20 @@ def run(m, image: np.ndarray, options) -> dict[str, float]:
     s = time.perf_counter()
     painted = [m.unwarp_change(image.shape[:2], w[0], d) for w, d in zip(wins, deltas, strict=True)]
     t["warp"] += time.perf_counter() - s
+    # the hair colour (the person's facial hair, brows, head hair) timed on its own, then
+    # handed to the pipeline's own per-face step (mustache.pipeline.paint_face) as the
+    # painter's colour, so "hair" is the hair stage alone
+    s = time.perf_counter()
+    colours = [hair_colour(image, f.points, Painted(box, change, support), options, m.segmenter)
+               if box is not None else None
+               for f, (change, support, box) in zip(faces, painted, strict=True)]
+    t["colour"] = time.perf_counter() - s
     s = time.perf_counter()
     patches = []
     for i, (f, (change, support, box)) in enumerate(zip(faces, painted, strict=True)):
-        if box is not None:  # the pipeline's own per-face step (mustache.pipeline.paint_face)
-            patch, alpha, _, _ = paint_face(image, f.points, Painted(box, change, support),
+        if box is not None:
+            patch, alpha, _, _ = paint_face(image, f.points,
+                                            Painted(box, change, support, colours[i]),
                                             options, i, m.hair)
             patches.append((patch, alpha, box))
     t["hair"] = time.perf_counter() - s
@@ -140,7 +150,7 @@ def main() -> None:
         with Mustacher(path, "cpu") as m, MediaPipeDetector(DetectorConfig(min_face=160)) as quick:
             opts = ApplyOptions(seed=0)
             print(f"{'photo':30s} {'faces':>5s} {'landmarks':>9s} {'check':>6s} {'generator':>9s} "
-                  f"{'warp':>6s} {'hair':>6s} {'blend':>6s} {'total':>7s}  ms (median of "
+                  f"{'warp':>6s} {'colour':>6s} {'hair':>6s} {'blend':>6s} {'total':>7s}  ms (median of "
                   f"{args.repeats})")
             for name, im in _photos().items():
                 run(m, im, opts)  # warm-up: graph start-up, allocator, caches
@@ -148,11 +158,12 @@ def main() -> None:
                 med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
                 line = (f"{name:30s} {med['faces']:5.0f} {med['landmarks']:9.1f} "
                         f"{med['check']:6.1f} {med['generator']:9.1f} {med['warp']:6.1f} "
-                        f"{med['hair']:6.1f} {med['blend']:6.1f} {med['total']:7.1f}")
-                # the same run without the stages this pipeline added (the check and the hair):
-                # what `apply` cost before them, on this machine, under the same load
-                before = med["total"] - med["hair"] - med["check"]
-                line += f"   x{med['total'] / before:.2f} of {before:.1f} without check and hair"
+                        f"{med['colour']:6.1f} {med['hair']:6.1f} {med['blend']:6.1f} "
+                        f"{med['total']:7.1f}")
+                # the same run without the stages this pipeline added (the check, the colour
+                # and the hair): what `apply` cost before them, on this machine, same load
+                before = med["total"] - med["hair"] - med["check"] - med["colour"]
+                line += f"   x{med['total'] / before:.2f} of {before:.1f} without them"
                 n_quick = len(quick.detect(im))  # also the warm-up
                 q = statistics.median(_timed(quick.detect, im) for _ in range(args.repeats))
                 line += (f"   landmarks with --min-face 160: {q:.1f} "

@@ -398,10 +398,19 @@ def outside_change(before: np.ndarray, after: np.ndarray, boxes) -> float:
 class Runner:
     """The shipped model (``Mustacher``) and classifier, shared by every case."""
 
-    def __init__(self, seed: int = 0):
-        from mustache.apply import Mustacher, shipped_scorer
+    def __init__(self, seed: int = 0, hair: dict | None = None):
+        from dataclasses import fields
 
-        self.m = Mustacher()
+        from mustache.apply import Mustacher, shipped_scorer
+        from mustache.hair import HairConfig
+
+        types = {f.name: f.type for f in fields(HairConfig)}
+        # --hair name=value: a variation of the hair stage to compare (tune split only)
+        over = {k: type(getattr(HairConfig(), k))(v) for k, v in (hair or {}).items()
+                if k in types}
+        if len(over) != len(hair or {}):
+            raise SystemExit(f"--hair: unknown HairConfig fields in {sorted(hair)}")
+        self.m = Mustacher(hair=HairConfig(**over))
         self.scorer = self.m.scorer or shipped_scorer()
         self.seed = seed
         self.soft_from = soft_from()
@@ -659,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="faces per reference set (default: --faces)")
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hair", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="HairConfig fields to change (numbers), to compare variations")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--json", type=Path, default=None, help="write every row and the table")
     ap.add_argument("--reference-json", type=Path, default=None,
@@ -683,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         print(s, file=sys.stderr, flush=True)
 
     t0 = time.time()
-    runner = Runner(args.seed)
+    runner = Runner(args.seed, dict(kv.split("=", 1) for kv in args.hair))
     painted, real = [], []
     if args.real_from is not None:
         real = [r for r in json.loads(args.real_from.read_text())["real"] if r["set"] in args.sets]

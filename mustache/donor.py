@@ -280,7 +280,7 @@ class DonorTransfer:
         self.config = config
         # no floor of darkening: the donor's own mustache is the whole shape (a clean donor
         # gives next to nothing, as it should)
-        self.hair = hair or HairConfig(prior=0.0)
+        self.hair = hair or HairConfig(prior=0.0, floor=0.0)
         self.scorer = None
         self._own = detector is None
         self.detector = (MediaPipeDetector(DetectorConfig(min_face=min_face)) if detector is None

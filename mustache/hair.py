@@ -74,7 +74,7 @@ class HairConfig:
     opacity: float = 0.7  # one hair's own opacity over a pixel it fully covers: 1 - exp(-1)
     width_mm: tuple[float, float] = (0.1, 0.2)  # hair diameter, root (tips taper to 35%)
     min_width_px: float = 0.7  # hairs drawn no thinner, in the drawing's pixels (fewer of them)
-    resolve_px: float = 480.0  # hairs are drawn on a grid where the face is at least this wide
+    resolve_px: float = 320.0  # hairs are drawn on a grid where the face is at least this wide
     max_supersample: int = 8  # ... at most this many drawing pixels a photo pixel (per side),
     # then area-averaged down: a 60 px face shows the aggregate of its ~1,000 hairs
     length_mm: tuple[float, float] = (3.0, 9.0)  # top-layer length range
@@ -93,7 +93,9 @@ class HairConfig:
     lightest: float = 14.0  # and the hair's core at least this much (L*) below the skin's
     lightest_lock: float = 4.0  # the lightest lock's tone at least this much
     drop_ref: float = 14.0  # grey levels: a guide darkening of this much or more is "full"
-    prior: float = 0.6  # least darkening between the nose and the lip, x drop_ref
+    prior: float = 0.6  # a style's least darkening inside its outline, x drop_ref
+    floor: float = 0.35  # the natural mustache's least darkening between the nose and the lip,
+    # x the guide's strongest (the GAN paints a thin line over laughing mouths); 0: none
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
     tone: tuple[ToneBand, ...] = REAL_TONE  # () : no tone hold
     core: tuple[float, float] = (0.1, 0.5)  # guide darkening (share of its strongest) from
@@ -109,6 +111,7 @@ class HairConfig:
     lock_length: float = 0.2  # lock-to-lock spread of length (a ragged, not a ruled, edge)
     # soft photos (focus blur from soft_from to soft_full px): hairs gather into bigger locks
     # of thicker strands (the same depth: coverage is kept), whose tone differs more
+    focus_match: float = 0.85  # share of the photo's own focus blur given to the hairs
     soft_from: float = 0.9
     soft_full: float = 1.8
     soft_locks: float = 1.5  # lock_size x (1 + this) at full softness
@@ -486,13 +489,16 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     guide = drop
     if flow is not None:  # a style: its whole outline is the floor
         drop = np.maximum(drop, config.prior * config.drop_ref * flow.mask)
-    elif config.prior > 0:  # a floor where every mustache grows: the GAN paints little over
+    elif config.floor > 0:  # a floor where every mustache grows: the GAN paints little over
         # wide-open, laughing mouths, and such faces still get a mustache
         from data_prep.region import polygon_mask
 
         area = np.concatenate([xy[list(ix.UNDER_NOSE)], xy[list(ix.UPPER_LIP_OUTER)][::-1]])
         floor = _smooth(polygon_mask(area, (h, w)), 0.015 * frame.width)
-        drop = np.maximum(drop, config.prior * config.drop_ref * floor * support)
+        # relative to this guide's own strongest darkening: a share of full density
+        strongest = max(float(np.percentile(drop[support > 0.5], 90))
+                        if (support > 0.5).any() else 0.0, config.drop_ref)
+        drop = np.maximum(drop, config.floor * strongest * floor * support)
     # the photo's focus and grain, measured on the skin around the mustache
     fmask = (support > 0.3) & (lips < 0.5)
     grey = luminance(base)
@@ -568,7 +574,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
                                       / np.maximum(total, 1e-6))
     wts = _area_down(wts, s)  # (2G, h, w)
     own = 0.29 if s > 1 else 0.41  # the blur the drawing already has: a box or a bilinear splat
-    blur = math.sqrt(max(sigma ** 2 - own ** 2, 0.0))
+    blur = math.sqrt(max((config.focus_match * sigma) ** 2 - own ** 2, 0.0))
     if blur > 0.05:
         import cv2
 
