@@ -5,6 +5,11 @@ to below the chin, 128 px) on which the GAN works; windows of different photos l
 because they are defined in aligned coordinates. The *region* is the part of the window a
 mustache may cover: from under the nose (subnasale, alar bases) down over the upper lip, past
 the mouth corners and down beside them.
+
+The region a photo's face gets is drawn once on the canvas (:mod:`data_prep.canvas`, the
+canonical frontal face) and mapped to the face through its mesh (:func:`region_support`):
+its far side foreshortened, nothing on triangles that face away or beyond the silhouette, the
+open mouth a hole, its lower edge a fixed share of the upper vermilion however the lips move.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import numpy as np
 
 from data_prep import indices as ix
 from data_prep.align import AlignConfig, Alignment, estimate_alignment, sub_window, warp
+
+LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)  # corner to corner
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class RegionConfig:
     lift: float = 0.03  # extra room above the under-nose line (x eye distance)
     grow: float = 0.04  # outward dilation of the whole polygon (x eye distance)
     feather: float = 0.03  # soft edge width (x eye distance), Gaussian sigma
+    canvas_lip: float = 0.2  # on the canvas: the lower edge, a share of the upper vermilion
+    # from its outer edge (nothing below it: hair overhangs the lip from above, as real ones)
 
 
 def window_alignment(face: Alignment, config: RegionConfig = RegionConfig()) -> Alignment:
@@ -87,6 +96,9 @@ class MustacheRegion:
     window: Alignment  # photo -> window
     polygon: np.ndarray  # (K, 2) window pixels
     mask: np.ndarray  # (S, S) float32 in [0, 1], soft
+    landmarks: np.ndarray | None = None  # (478, 2+) photo px (with depth when known): the
+    # face's mesh, for the region's photo support (region_support)
+    config: RegionConfig = RegionConfig()
 
 
 def mustache_region(landmarks: np.ndarray, face: Alignment,
@@ -98,7 +110,7 @@ def mustache_region(landmarks: np.ndarray, face: Alignment,
     d = float(np.linalg.norm(lm_w[list(ix.RIGHT_EYE_CORNERS)].mean(0)
                              - lm_w[list(ix.LEFT_EYE_CORNERS)].mean(0)))
     mask = polygon_mask(poly, config.window_size, feather=config.feather * d)
-    return MustacheRegion(win, poly, mask)
+    return MustacheRegion(win, poly, mask, np.asarray(landmarks, np.float64), config)
 
 
 def cut_window(image: np.ndarray, landmarks: np.ndarray, align: AlignConfig = AlignConfig(),
@@ -107,3 +119,77 @@ def cut_window(image: np.ndarray, landmarks: np.ndarray, align: AlignConfig = Al
     and (478, 2+) photo landmarks -> (region, window uint8 (S, S, 3))."""
     region = mustache_region(landmarks, estimate_alignment(landmarks, align), config)
     return region, warp(image, region.window)
+
+
+# ---------------------------------------------------------------- the region on the canvas
+
+def canvas_region(config: RegionConfig = RegionConfig(), scale: float = 512.0
+                  ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The region on the canvas at ``scale`` canvas px a unit: (polygon (K, 2) canvas px,
+    soft mask float32 (h, w), the mask's origin (x0, y0) in canvas px). The polygon is
+    :func:`region_polygon` of the canonical face; its mask is cut hard at ``canvas_lip`` of
+    the upper vermilion (the grow and the feather reach no lower)."""
+    from data_prep.canvas import canonical
+
+    can = canonical().points * scale
+    poly = region_polygon(can, config)
+    d = float(np.linalg.norm(can[list(ix.RIGHT_EYE_CORNERS)].mean(0)
+                             - can[list(ix.LEFT_EYE_CORNERS)].mean(0)))
+    pad = int(np.ceil(3 * config.feather * d)) + 2
+    x0, y0 = (np.floor(poly.min(0)).astype(int) - pad).tolist()
+    x1, y1 = (np.ceil(poly.max(0)).astype(int) + pad + 1).tolist()
+    shape = (y1 - y0, x1 - x0)
+    mask = polygon_mask(poly - [x0, y0], shape, feather=config.feather * d)
+    # the cut: at each x across the lip, canvas_lip of the way from its outer edge to its
+    # inner one (landmark pairs are not above each other: pairing them cut deeper in places)
+    outer, inner = can[list(ix.UPPER_LIP_OUTER)], can[list(ix.UPPER_LIP_INNER)]
+    xs = np.linspace(outer[:, 0].min(), outer[:, 0].max(), 64)
+    yo = np.interp(xs, *outer[np.argsort(outer[:, 0])].T)
+    yi = np.interp(xs, *inner[np.argsort(inner[:, 0])].T)
+    cut = np.stack([xs, yo + config.canvas_lip * np.maximum(yi - yo, 0)], 1)
+    # above the cut line between the mouth corners; beside them the region droops freely
+    # (the cut turns down and out from each corner)
+    lo = y1 + pad
+    drop = 0.3 * (lo - cut[:, 1])
+    above = np.concatenate([cut, [[cut[-1, 0] + drop[-1], lo], [x1 + pad, lo],
+                                  [x1 + pad, y0 - pad], [x0 - pad, y0 - pad], [x0 - pad, lo],
+                                  [cut[0, 0] - drop[0], lo]]])
+    mask *= polygon_mask(above - [x0, y0], shape)
+    # nor on the lower lip, which the droop beside the corners would touch (grown 1 px)
+    lower = np.concatenate([can[list(ix.LOWER_LIP_OUTER)], can[list(LOWER_LIP_INNER)][::-1]])
+    mask *= 1 - np.clip(polygon_mask(lower - [x0, y0], shape, feather=1.0) * 4, 0, 1)
+    return poly, mask, (x0, y0)
+
+
+def region_box(landmarks: np.ndarray, shape: tuple[int, int],
+               config: RegionConfig = RegionConfig()) -> tuple[int, int, int, int] | None:
+    """The photo box (x0, y0, x1, y1) the canvas region needs on a face with (478, 2+) photo
+    landmarks, clipped to a photo of ``shape`` (h, w); None when it is empty."""
+    from data_prep.canvas import FaceMesh
+
+    _, mask, (cx, cy) = canvas_region(config)
+    h, w = mask.shape
+    edge = np.concatenate([np.stack([np.linspace(cx, cx + w, 24), np.full(24, y)], 1)
+                           for y in (cy, cy + h)]
+                          + [np.stack([np.full(12, x), np.linspace(cy, cy + h, 12)], 1)
+                             for x in (cx, cx + w)])
+    p = FaceMesh(landmarks).to_photo(edge)
+    x0, y0 = np.floor(p.min(0)).astype(int)
+    x1, y1 = np.ceil(p.max(0)).astype(int) + 1
+    x0, y0 = max(int(x0), 0), max(int(y0), 0)
+    x1, y1 = min(int(x1), shape[1]), min(int(y1), shape[0])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1, y1
+
+
+def region_support(landmarks: np.ndarray, box: tuple[int, int, int, int],
+                   config: RegionConfig = RegionConfig()) -> np.ndarray:
+    """The region's soft mask over the photo ``box`` (x0, y0, x1, y1) of a face with
+    (478, 2+) photo landmarks (with depth: hidden triangles follow it): float32 (h, w) in
+    [0, 1], drawn on the canvas and mapped through the face's mesh."""
+    from data_prep.canvas import FaceMesh
+
+    _, mask, origin = canvas_region(config)
+    out = FaceMesh(landmarks).to_photo_image(mask, box, origin)
+    return np.clip(out, 0.0, 1.0)

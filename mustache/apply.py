@@ -299,26 +299,21 @@ class Mustacher:
     def unwarp_change(shape: tuple[int, int], region, delta: np.ndarray):
         """The window's change warped back over the region's photo box: (change float32
         (h, w, 3), soft mask float32 (h, w), box) with the box clipped to the photo; box None
-        when it is empty."""
+        when it is empty. The mask is the region drawn on the canvas and mapped through the
+        face's mesh (``data_prep.region.region_support``): nothing beyond the silhouette, on
+        triangles that face away or in the open mouth; the change is cut to it."""
         from data_prep.align import unwarp
+        from data_prep.region import region_box, region_support
 
-        h, w = shape
-        # the mask's nonzero box in the window, mapped to the photo (one window pixel wider)
-        ys, xs = np.nonzero(region.mask > 0)
-        if ys.size == 0:
+        if region.landmarks is None:
+            raise ValueError("the region has no photo landmarks (cut it with cut_window)")
+        box = region_box(region.landmarks, shape, region.config)
+        if box is None:
             return None, None, None
-        c = np.array([[xs.min() - 1, ys.min() - 1], [xs.max() + 2, ys.min() - 1],
-                      [xs.max() + 2, ys.max() + 2], [xs.min() - 1, ys.max() + 2]], np.float64)
-        p = region.window.to_photo(c)
-        x0, y0 = np.floor(p.min(0)).astype(int)
-        x1, y1 = np.ceil(p.max(0)).astype(int) + 1
-        x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return None, None, None
-        box = (x0, y0, x1, y1)
         # the change is already feathered by the generator's own soft-mask composite
         change = unwarp(np.ascontiguousarray(delta, np.float32), region.window, box)
-        mask = unwarp(region.mask, region.window, box)
+        mask = region_support(region.landmarks, box, region.config)
+        change *= (mask > 0)[..., None]
         return change, mask, box
 
     def close(self) -> None:

@@ -31,7 +31,10 @@ from typing import Protocol
 import numpy as np
 
 from data_prep import indices as ix
+from data_prep.canvas import FaceFrame, face_frame  # the one face frame (re-exported here)
 from mustache.haircolor import HairColour
+
+__all__ = ["FaceFrame", "face_frame", "render", "grow_strands", "HairConfig", "HairResult"]
 
 LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
@@ -152,30 +155,6 @@ class HairResult:
     alpha: np.ndarray  # (h, w) float32: the hair layer's opacity (for tests and sheets)
     strands: int  # hairs drawn
     supersample: int  # drawing pixels per photo pixel (per side) the hairs were drawn at
-
-
-@dataclass(frozen=True)
-class FaceFrame:
-    """A face's own axes in box pixels."""
-
-    right: np.ndarray  # (2,) unit vector from the viewer's left eye to the right one
-    down: np.ndarray  # (2,) unit vector, right turned 90 degrees
-    width: float  # face width, px (landmarks 234 to 454)
-    philtrum: np.ndarray  # (2,) top of the upper lip's centre (landmark 0)
-    half_mouth: float  # half the mouth-corner distance, px
-    px_per_mm: float  # the face's scale
-
-
-def face_frame(xy: np.ndarray, face_cm: float = 14.0) -> FaceFrame:
-    """(478, 2) landmarks -> the face's axes and sizes (``face_cm``: its width in cm)."""
-    el = xy[list(ix.LEFT_EYE_CORNERS)].mean(0)
-    er = xy[list(ix.RIGHT_EYE_CORNERS)].mean(0)
-    right = (er - el) / max(float(np.linalg.norm(er - el)), 1e-6)
-    down = np.array([-right[1], right[0]])
-    width = float(np.linalg.norm(xy[ix.FACE_SIDES[1]] - xy[ix.FACE_SIDES[0]]))
-    half = 0.5 * float(np.linalg.norm(xy[ix.MOUTH_CORNERS[1]] - xy[ix.MOUTH_CORNERS[0]]))
-    return FaceFrame(right, down, max(width, 1.0), xy[0].astype(np.float64), max(half, 1.0),
-                     max(width, 1.0) / (10 * face_cm))
 
 
 def softness(sigma: float, config: HairConfig = HairConfig()) -> float:

@@ -83,7 +83,10 @@ def test_one_look_at_every_face_size(astronaut, face):
     for width in (60, 150, 400, 1000):
         photo, support, r = _drawn(astronaut, face, width)
         core = support > 0.5
-        assert r.supersample == H.supersample(width) and r.strands > 500
+        # the face's width as its frame measures it (the canvas's: at the mouth's scale, so a
+        # turned face is not taken for a narrower one)
+        seen = H.face_frame(_upscaled(astronaut, face.points, width)[1]).width
+        assert r.supersample == H.supersample(seen) and r.strands > 500
         cover.append(float(r.alpha[core].mean()))
         drop.append(float((H.luminance(photo) - H.luminance(r.patch))[core].mean()))
     assert min(cover) > 0.5, cover  # a dense mustache, not a see-through fuzz
