@@ -80,12 +80,12 @@ class DonorFace:
 # ---------------------------------------------------------------- geometry
 
 def _eye_frame(xy: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """-> (eye distance, unit 'right', unit 'down') in the face's own axes."""
-    el = xy[list(ix.LEFT_EYE_CORNERS)].mean(0)
-    er = xy[list(ix.RIGHT_EYE_CORNERS)].mean(0)
-    d = float(np.linalg.norm(er - el))
-    right = (er - el) / max(d, 1e-6)
-    return d, right, np.array([-right[1], right[0]])
+    """-> (eye distance, unit 'right', unit 'down'): the canvas's face frame
+    (:func:`data_prep.canvas.face_frame`; its scale the face's own, a turned face's too)."""
+    from data_prep.canvas import face_frame
+
+    f = face_frame(xy)
+    return f.eye_distance, f.right, f.down
 
 
 def control_points(points: np.ndarray, config: DonorConfig = DonorConfig()) -> np.ndarray:
@@ -357,6 +357,14 @@ class DonorTransfer:
             src = cv2.GaussianBlur(src, (0, 0), 0.4 * scale)
         ctrl_d = control_points(xy_d, cfg) - dbox[:2]
         mx, my = piecewise_map(ctrl_d, control_points(xy_t, cfg), box)
+        # on the face, through the canvas: each target pixel from the same point of the
+        # donor's surface (triangle by triangle through both meshes), so a frontal donor
+        # lies on a turned target's surface; the control points' warp beyond it
+        from data_prep.canvas import FaceMesh
+
+        fm, on = FaceMesh(pts).map_from(FaceMesh(donor.points), box)
+        mx = np.where(on, fm[..., 0] - dbox[0], mx).astype(np.float32)
+        my = np.where(on, fm[..., 1] - dbox[1], my).astype(np.float32)
         warped = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
         # colour: the donor's ring, warped the same way, against the target's ring
         ring_d = _skin_ring(xy_d - dbox[:2], donor.polygon - dbox[:2],
@@ -368,7 +376,11 @@ class DonorTransfer:
             warped = match_colour(warped, ring_t, here, ring_t, cfg.max_gain)
         except ValueError:
             pass  # too little skin around the lip to measure: Poisson blending still adapts
-        mask = polygon_mask(poly_t - [x0, y0], (y1 - y0, x1 - x0), feather=feather)
+        # the region on the canvas, through the target's mesh: nothing past its silhouette,
+        # on triangles turned away or in an open mouth
+        from data_prep.region import region_support
+
+        mask = region_support(pts, box, cfg.region)
         return warped, mask, box
 
     def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:

@@ -89,7 +89,9 @@ def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options
     if ix1 > ix0 and iy1 > iy0:
         change[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = \
             painted.change[iy0 - py0:iy1 - py0, ix0 - px0:ix1 - px0]
-    fit = fit_style(style, xy - [x0, y0], (y1 - y0, x1 - x0), mm)
+    local = np.asarray(points, np.float64).copy()  # box px, the depth kept (hidden triangles)
+    local[:, :2] -= [x0, y0]
+    fit = fit_style(style, local, (y1 - y0, x1 - x0), mm)
     # nothing outside the outline changes, with or without the hair stage
     return Painted((x0, y0, x1, y1), change * fit.mask[..., None], fit.support,
                    painted.colour), fit

@@ -9,6 +9,11 @@ landmarks, so it follows lip shape, tilt, scale, smiles and open mouths:
 - ``v`` down, at that ``u``: 0 the nose base, 1 the upper lip's top edge, 2 where the lips
   meet, 3 the lower lip's bottom edge, 4 the jaw line (beyond: extrapolated).
 
+Styles live on the canvas (:mod:`data_prep.canvas`): their ``(u, v)`` is fitted once, to the
+canonical frontal face, and each face gets its outline, mask and flow through its own mesh, so
+a turned face shows the far side foreshortened and nothing past its silhouette, and the
+outline bends with the lips.
+
 The GAN still decides how the hair sits on the face (its darkening sets the root density
 inside the outline, over a floor); the style gives the outline (the only area that changes)
 and the hairs' flow and length (:mod:`mustache.hair`). ``natural`` has no outline: the GAN's
@@ -178,7 +183,10 @@ def style_from_mask(mask: np.ndarray, landmarks: np.ndarray, name: str = "from p
     c = cv2.approxPolyDP(c, 0.004 * cv2.arcLength(c, True), True).reshape(-1, 2)
     if len(c) < 3:
         raise ValueError("the mustache mask is too small")
-    uv = face_coords(landmarks).to_uv(c.astype(np.float64) + 0.5)
+    from data_prep.canvas import FaceMesh
+
+    on_canvas = FaceMesh(landmarks, CANVAS_SCALE).to_canvas(c.astype(np.float64) + 0.5)
+    uv = canvas_coords().to_uv(on_canvas)
     return Style(name, "the shape of a real mustache, hair drawn fresh",
                  tuple(map(tuple, np.round(uv, 4).tolist())), ((0.0, 0.6), (1.0, 0.65)),
                  floor=0.7, overhang=0.2, mirror=False)
@@ -189,8 +197,7 @@ def search_polygon(landmarks: np.ndarray) -> np.ndarray:
     lip's top edge, out past the mouth corners. (478, 2+) landmarks -> (K, 2) px."""
     half = ((0.0, 0.08), (0.7, 0.08), (1.1, 0.2), (1.5, 0.5), (1.5, 1.3), (1.2, 1.3),
             (1.0, 1.05), (0.0, 1.05))
-    return face_coords(landmarks).to_px(outline_uv(Style("search", outline=half,
-                                                         spine=((0, 0), (1, 0)))))
+    return to_face(landmarks, outline_uv(Style("search", outline=half, spine=((0, 0), (1, 0)))))
 
 
 def style_named(name: str) -> Style:
@@ -348,36 +355,77 @@ class StyleFit:
         return np.where(n > 1e-6, d / np.maximum(n, 1e-6), natural)
 
 
+CANVAS_SCALE = 1024.0  # canvas px a canonical unit for styles: a face about 560 px wide
+
+
+def canvas_coords() -> FaceCoords:
+    """The styles' (u, v) frame on the canvas (fitted to the canonical face, canvas px)."""
+    from data_prep.canvas import canonical
+
+    return face_coords(canonical().points * CANVAS_SCALE)
+
+
+def to_face(landmarks: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """(N, 2) (u, v) -> (N, 2) px of the face with (478, 2+) ``landmarks``, through its mesh."""
+    from data_prep.canvas import FaceMesh
+
+    return FaceMesh(landmarks, CANVAS_SCALE).to_photo(canvas_coords().to_px(uv))
+
+
 def style_polygon(style: Style, landmarks: np.ndarray) -> np.ndarray:
     """The style's outline fitted to a face: (478, 2+) landmarks -> (K, 2) in their frame."""
     if style.outline is None:
         raise ValueError("the natural style has no outline of its own (the GAN's region)")
-    return face_coords(landmarks).to_px(outline_uv(style))
+    return to_face(landmarks, outline_uv(style))
+
+
+def _on_canvas(poly: np.ndarray, feather: float, grow: float, mm: float
+               ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """A canvas polygon (K, 2) -> (its mask feathered by ``feather`` px, the same grown by
+    ``grow`` px then feathered over about a millimetre (``mm`` px), origin (x0, y0) of
+    both)."""
+    import cv2
+
+    from data_prep.region import polygon_mask
+
+    pad = int(np.ceil(grow + 3 * feather)) + 3
+    x0, y0 = (np.floor(poly.min(0)).astype(int) - pad).tolist()
+    x1, y1 = (np.ceil(poly.max(0)).astype(int) + pad + 1).tolist()
+    shape = (y1 - y0, x1 - x0)
+    local = poly - [x0, y0]
+    mask = polygon_mask(local, shape, feather=feather)
+    r = max(1, round(grow))
+    grown = cv2.dilate(polygon_mask(local, shape), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return mask, np.maximum(_feather(grown, mm), mask), (x0, y0)
 
 
 def fit_style(style: Style, landmarks: np.ndarray, shape: tuple[int, int],
               px_per_mm: float) -> StyleFit:
-    """``style`` on one face: (478, 2+) landmarks in a box's pixels, the box's (h, w) and
-    the face's scale -> its feathered mask and hair flow there."""
-    from data_prep.region import polygon_mask
+    """``style`` on one face: (478, 2+) landmarks in a box's pixels (with depth: hidden
+    triangles follow it), the box's (h, w) and the face's scale -> its feathered mask and hair
+    flow there. The outline is drawn on the canvas and mapped through the face's mesh."""
+    from data_prep.canvas import FaceMesh, canonical
+    from data_prep.canvas import face_frame as frame_of
 
-    coords = face_coords(landmarks)
+    mesh = FaceMesh(landmarks, CANVAS_SCALE)
+    coords = canvas_coords()
+    # the canvas's own millimetres: its face is as wide as the frame says a face is
+    mm = frame_of(canonical().points * CANVAS_SCALE).px_per_mm
     poly = coords.to_px(outline_uv(style))
-    import cv2
-
-    mask = polygon_mask(poly, shape, feather=style.feather_mm * px_per_mm)
-    r = max(1, round(style.margin_mm * px_per_mm))
-    grown = cv2.dilate(polygon_mask(poly, shape), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    support = np.maximum(_feather(grown, px_per_mm), mask)
+    mask, support, origin = _on_canvas(poly, style.feather_mm * mm, style.margin_mm * mm, mm)
+    h, w = shape
+    box = (0, 0, w, h)
+    mask = np.clip(mesh.to_photo_image(mask, box, origin), 0, 1)
+    support = np.maximum(np.clip(mesh.to_photo_image(support, box, origin), 0, 1), mask)
     spines, tangents = [], []
     for s in spine_uv(style):
-        p = coords.to_px(s)
+        p = mesh.to_photo(coords.to_px(s))
         t = np.gradient(p, axis=0)
         spines.append(p)
         tangents.append(t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9))
-    return StyleFit(mask, support, poly, np.concatenate(spines), np.concatenate(tangents),
-                    style.along)
+    return StyleFit(mask, support, mesh.to_photo(poly), np.concatenate(spines),
+                    np.concatenate(tangents), style.along)
 
 
 def _feather(hard: np.ndarray, px_per_mm: float) -> np.ndarray:
