@@ -1,10 +1,10 @@
 """Sheets of the hair stage on the photos people have, for judging by eye at native pixels.
 
-- ``field_hires.png``: 100% before|after crops of the mouth area on studio photos made into
+- ``field_hires.jpg``: 100% before|after crops of the mouth area on studio photos made into
   web and phone copies (``benchmarks.webphotos``: soft, compressed, dark), one photo a row.
-- ``field_lfw_up.png``: 100% crops on LFW photos upscaled 2.4x with JPEG 85 (faces ~220 px:
+- ``field_lfw_up.jpg``: 100% crops on LFW photos upscaled 2.4x with JPEG 85 (faces ~220 px:
   issue 21's reproducing case).
-- ``field_scene.png``: the faces of a composed group scene (``benchmarks.scenes``), 48-250 px
+- ``field_scene.jpg``: the faces of a composed group scene (``benchmarks.scenes``), 48-250 px
   wide, before|after at 2x nearest-neighbour (each photo pixel a 2x2 block), labelled with the
   face's width; the whole scene shrunk above them.
 
@@ -68,10 +68,11 @@ def describe(scorer, before, after, face, fl) -> str:
 
 
 def _save(path: Path, sheet: np.ndarray) -> None:
+    """JPEG at quality 92 for the README's sheets (a tenth of the PNG's size), PNG as is."""
     from data_prep.image_io import save_image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(path, sheet)
+    save_image(path, sheet, **({"quality": 92} if path.suffix == ".jpg" else {}))
     print(f"wrote {path} ({sheet.shape[1]}x{sheet.shape[0]} px, "
           f"{path.stat().st_size / 2**20:.1f} MB)")
 
@@ -106,7 +107,7 @@ def hires_sheet(m, data: Path, out: Path, n: int, seed: int) -> None:
         if len(row) == 3:
             tiles += row
             print(f"{path.name}: {len(row)} copies")
-    _save(out / "field_hires.png", layout(tiles, 3, HIRES_CREDIT))
+    _save(out / "field_hires.jpg", layout(tiles, 3, HIRES_CREDIT))
 
 
 def lfw_up_sheet(m, data: Path, out: Path, n: int, seed: int) -> None:
@@ -133,7 +134,7 @@ def lfw_up_sheet(m, data: Path, out: Path, n: int, seed: int) -> None:
             continue
         tiles.append(face_tile(img, r.image, f, [f"{p.path.stem} ({p.kind})  {label}",
                                                  describe(m.scorer, img, r.image, f, faces[0])]))
-    _save(out / "field_lfw_up.png", layout(tiles, 3, LFW_CREDIT))
+    _save(out / "field_lfw_up.jpg", layout(tiles, 3, LFW_CREDIT))
 
 
 def scene_sheet(m, data: Path, out: Path, seed: int) -> None:
@@ -172,15 +173,15 @@ def scene_sheet(m, data: Path, out: Path, seed: int) -> None:
                                                "face's mouth area before|after at 2x "
                                                "nearest-neighbour"])])
     credit = f"{LFW_CREDIT}; {HIRES_CREDIT}"
-    _save(out / "field_scene.png", _stack(head, layout(tiles, 4, credit)))
+    _save(out / "field_scene.jpg", _stack(head, layout(tiles, 4, credit)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--n", type=int, default=3, help="studio photos (rows) on field_hires.png; "
-                    "twice as many LFW faces on field_lfw_up.png")
+    ap.add_argument("--n", type=int, default=3, help="studio photos (rows) on field_hires.jpg; "
+                    "twice as many LFW faces on field_lfw_up.jpg")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sheets", nargs="+", default=["hires", "lfw_up", "scene"],
                     choices=["hires", "lfw_up", "scene"])

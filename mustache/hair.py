@@ -522,13 +522,16 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     g = len(pal) // 2
     layers = []
     for layer, share in (("under", config.under_share), ("top", 1 - config.under_share)):
-        # as many hairs as reach the depth: one pilot set gives a hair's mean area here
-        pilot = grow_strands(_sample(dens, 512, rng) * s, xs, fs, g, rng, config, layer, flow)
+        # as many hairs as reach the depth: a small pilot set guesses a hair's area, a third
+        # more than that guess are grown, and the first of them whose areas add up to the
+        # depth are kept (hair areas vary lognormally: a count from the mean alone drifted)
+        target = share * config.depth / config.opacity * float(dens.sum()) * s * s
+        pilot = grow_strands(_sample(dens, 128, rng) * s, xs, fs, g, rng, config, layer, flow)
         each = float(np.mean(_ink_area(pilot))) if len(pilot) else 1.0
-        count = int(rng.poisson(share * config.depth / config.opacity * float(dens.sum())
-                                * s * s / max(each, 1e-3)))
-        layers.append(grow_strands(_sample(dens, count, rng) * s, xs, fs, g, rng, config,
-                                   layer, flow))
+        grown = grow_strands(_sample(dens, int(1.35 * target / max(each, 1e-3)) + 8, rng) * s,
+                             xs, fs, g, rng, config, layer, flow)
+        keep = int(np.searchsorted(np.cumsum(_ink_area(grown)), target)) + 1
+        layers.append(_take(grown, min(keep, len(grown))))
     # locks: a smooth random field of a few mm sets each hair's tone by where it lies, so
     # neighbouring hairs share it (crossing hairs of random tones average to a flat fill)
     # on a soft photo the patches are as small as its blur lets show (a mustache photographed
@@ -634,6 +637,12 @@ def _shift_l(colours: np.ndarray, shift: float) -> np.ndarray:
     return lab_to_rgb(lab).astype(np.float32)
 
 
+def _take(strands: Strands, n: int) -> Strands:
+    """The first ``n`` hairs of ``strands`` (their order is random)."""
+    return Strands(strands.p0[:n], strands.p1[:n], strands.p2[:n], strands.width[:n],
+                   strands.group[:n])
+
+
 def _ink_area(strands: Strands) -> np.ndarray:
     """(N,) the area each hair covers (width x length, tapered as :func:`splat` draws it)."""
     length = np.linalg.norm(strands.p1 - strands.p0, axis=1) + \
@@ -645,8 +654,12 @@ def _area_down(planes: np.ndarray, s: int) -> np.ndarray:
     """(C, h s, w s) -> (C, h, w): each photo pixel the mean of its s x s drawing pixels."""
     if s == 1:
         return planes
+    import cv2
+
     c, hs, ws = planes.shape
-    return planes.reshape(c, hs // s, s, ws // s, s).mean((2, 4), dtype=np.float32)
+    # INTER_AREA at an integer factor is exactly the block mean, and 3-5x faster than numpy's
+    return np.stack([cv2.resize(p, (ws // s, hs // s), interpolation=cv2.INTER_AREA)
+                     for p in planes])
 
 
 def _composite(base: np.ndarray, wts: np.ndarray, shade: np.ndarray, noise: np.ndarray,
@@ -689,7 +702,7 @@ def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarr
 
     if band_rows is None or band.sum() < 12:
         return at(0.0)
-    idx = np.flatnonzero(band.ravel())[:: max(1, int(band.sum()) // 2048)]
+    idx = np.flatnonzero(band.ravel())[:: max(1, int(band.sum()) // 1024)]
     b, wv = base.reshape(3, -1)[:, idx], wts.reshape(len(wts), -1)[:, idx]
     sv, nv = shade.ravel()[idx], noise.ravel()[idx]
 
