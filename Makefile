@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: demo test test-fast lint install dataset default-model default-classifier bench clean
+.PHONY: demo test test-fast lint install dataset default-model default-classifier bench onnx clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ default-classifier: $(DATA)/.complete
 	$(VENV)/bin/mustache train-classifier $(DATA) --out mustache/weights/classifier.pt \
 		--epochs 14 --samples 6000 --batch 64 --lr 2e-3 --holdout 0.2 --drop-noisy 0.1 --fake-negatives 0.15 \
 		--eval-labels out/lfw_men.csv --seed 0 --device cpu --threads 2
+
+# The shipped generator and classifier as ONNX files for `apply` without torch
+# (mustache/runtime.py, OpenCV's DNN module): rerun and commit the .onnx and .onnx.json files
+# after retraining a .pt (an export whose .pt changed is ignored: torch runs the .pt).
+onnx: $(STAMP)
+	$(PY) -m mustache.onnx_export mustache/weights
 
 clean:
 	rm -rf $(VENV) out

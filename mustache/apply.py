@@ -169,12 +169,16 @@ def close_parts(detector, scorer, *more) -> None:
             part.close()
 
 
-def shipped_scorer():
-    """The shipped mustache classifier (:class:`mustache.classify.Scorer`) on the CPU, or None
-    when this install has no weights for it."""
-    from mustache.classify import DEFAULT_WEIGHTS, Scorer
+CLASSIFIER = Path(__file__).resolve().parent / "weights" / "classifier.pt"  # classify's default
 
-    return Scorer(DEFAULT_WEIGHTS) if Path(DEFAULT_WEIGHTS).is_file() else None
+
+def shipped_scorer():
+    """The shipped mustache classifier on the CPU, loaded on the first face it scores (its
+    ONNX export when that matches, else :class:`mustache.classify.Scorer`: see
+    :class:`mustache.runtime.LazyScorer`), or None when this install has no weights for it."""
+    from mustache.runtime import LazyScorer
+
+    return LazyScorer(CLASSIFIER) if CLASSIFIER.is_file() else None
 
 
 def skip_reason(index: int, face, options: ApplyOptions) -> str | None:
@@ -204,17 +208,32 @@ class Mustacher:
 
     def __init__(self, model=None, device: str = "auto", detector: FaceDetector | None = None,
                  min_face: float = 40.0, check_existing: bool = True, hair=None):
-        import torch
+        from mustache.runtime import onnx_beside
 
-        from mustache.checkpoint import load_generator
-        from mustache.device import resolve_device
+        path = resolve_model(model)
+        # the shipped export on OpenCV when it matches the file (no torch import: 1.3 s of a
+        # 3 s run); torch for any other checkpoint, run folder or device
+        exported = onnx_beside(path) if device in ("auto", "cpu") else None
+        if exported is not None:
+            from data_prep.build import PrepConfig
+            from data_prep.config import from_dict
+            from mustache.runtime import OnnxGenerator
 
-        self.device = resolve_device(device)
-        self.generator, ckpt = load_generator(resolve_model(model), self.device)
-        self.prep = prep_config_of(ckpt)
+            self.device = "cpu"
+            self.generator = OnnxGenerator(exported)
+            self.prep = from_dict(PrepConfig, exported.meta.get("prep_config") or {})
+        else:
+            from mustache.checkpoint import load_generator
+            from mustache.device import resolve_device
+            from mustache.runtime import TorchGenerator
+
+            self.device = resolve_device(device)
+            network, ckpt = load_generator(path, self.device)
+            self.generator = TorchGenerator(network, self.device)
+            self.prep = prep_config_of(ckpt)
         size = self.prep.region.window_size
-        if self.generator.config.size != size:
-            raise BadInput(f"{model}: generator size {self.generator.config.size} does not "
+        if self.generator.size != size:
+            raise BadInput(f"{model}: generator size {self.generator.size} does not "
                            f"match its window size {size}")
         self._own = detector is None
         if detector is None:
@@ -222,7 +241,6 @@ class Mustacher:
 
             detector = MediaPipeDetector(DetectorConfig(min_face=min_face))
         self.detector = detector
-        self._torch = torch
         from mustache.hair import HairConfig
 
         self.hair = hair or HairConfig()
@@ -276,24 +294,13 @@ class Mustacher:
         return cut_window(image, points, self.prep.align, self.prep.region)
 
     def generate(self, windows: list, options: ApplyOptions) -> list[np.ndarray]:
-        """The generator on every window at once -> per face the change, float32 (S, S, 3) in
-        pixel units (generated - original)."""
-        from data_prep.pixels import change_to_pixels, to_model
-
-        torch = self._torch
-        c = self.generator.config
+        """The generator on every window -> per face the change, float32 (S, S, 3) in pixel
+        units (generated - original)."""
         win = np.stack([w for _, w in windows])  # (N, S, S, 3) uint8
-        mask = np.stack([r.mask for r, _ in windows])[:, None]  # (N, 1, S, S)
-        noise = np.stack([np.random.default_rng([options.seed, i]).standard_normal(c.noise_dim)
-                          for i in range(len(windows))]).astype(np.float32)
-        x = to_model(torch.from_numpy(win).to(self.device))
-        with torch.inference_mode():
-            y = self.generator(x, torch.from_numpy(mask).to(self.device),
-                               torch.full((len(windows),), options.label, dtype=torch.long,
-                                          device=self.device),
-                               torch.from_numpy(noise).to(self.device))
-        delta = change_to_pixels(y - x).cpu().numpy()
-        return list(delta)
+        mask = np.stack([r.mask for r, _ in windows])[:, None].astype(np.float32)  # (N, 1, S, S)
+        noise = np.stack([np.random.default_rng([options.seed, i]).standard_normal(
+            self.generator.noise_dim) for i in range(len(windows))]).astype(np.float32)
+        return list(self.generator.change(win, mask, options.label, noise))
 
     @staticmethod
     def unwarp_change(shape: tuple[int, int], region, delta: np.ndarray):
