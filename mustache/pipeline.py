@@ -23,7 +23,7 @@ from mustache.apply import ApplyOptions, ApplyResult, FaceResult, skip_reason
 from mustache.hair import Flow, HairConfig
 from mustache.haircolor import HairColour
 
-FACIAL_HAIR = 0.5  # classifier score from which a face counts as already having a mustache
+FACIAL_HAIR = 0.5  # the classifier's usual bar; mustache.existing_hair raises it without hair evidence
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,8 +129,9 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
               scorer: FaceScorer | None = None, hair: HairConfig = HairConfig(),
               segmenter=None) -> ApplyResult:
     """Mustaches on ``faces`` (``FaceLandmarks``, largest first) of ``image`` RGB uint8
-    (H, W, 3). ``scorer``: when given, a face whose upper lip already scores as a mustache
-    is left as it is (unless ``options.force``). Returns the new image and one FaceResult a
+    (H, W, 3). ``scorer``: when given, a face that already has a mustache (the classifier's
+    score with evidence of hair, :mod:`mustache.existing_hair`) is left as it is (unless
+    ``options.force``). Returns the new image and one FaceResult a
     face, in face order."""
     from mustache.blend import blend_patch
 
@@ -146,18 +147,20 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
             results[i] = FaceResult(**base, blended=False, note=note)
     before: dict[int, float] = {}
     if scorer is not None and todo and options.label == 1:
-        scores = scorer.score_faces(image, [f for _, f, _ in todo])
-        before = {i: float(s) for (i, _, _), s in zip(todo, scores, strict=True)}
-        if not options.force:
-            keep = []
-            for i, f, base in todo:
-                if before[i] >= FACIAL_HAIR:
-                    results[i] = FaceResult(**base, blended=False, mustache_before=before[i],
-                                            note=f"already has facial hair (mustache score "
-                                                 f"{before[i]:.2f}); force (--force) paints over it")
-                else:
-                    keep.append((i, f, base))
-            todo = keep
+        from mustache.existing_hair import decide, hair_evidence
+
+        # evidence of hair (texture darker than the face's own skin), not darkness alone,
+        # measured on the face turned upright (mustache.existing_hair)
+        keep = []
+        for i, f, base in todo:
+            d = decide(hair_evidence(image, f.points, scorer))
+            before[i] = d.score
+            if d.skip and not options.force:
+                results[i] = FaceResult(**base, blended=False, mustache_before=d.score,
+                                        note=d.note())
+            else:
+                keep.append((i, f, base))
+        todo = keep
     out = image.copy()
     if todo:
         painted = painter.paint(image, [f for _, f, _ in todo], options)

@@ -20,7 +20,7 @@ HIRES_COLUMNS = (("detail_after", "detail", "{:.2f}"), ("detail_before", "detail
 
 
 def eval(  # noqa: A001 - the command is called `eval`
-    models: Annotated[list[Path], typer.Argument(help="GAN checkpoints or run folders.")],
+    models: Annotated[list[Path] | None, typer.Argument(help="GAN checkpoints or run folders (none: only --existing-hair).")] = None,
     data: Annotated[Path, typer.Option("--data", "-d", help="Dataset folder (`mustache prep` output).")] = Path("mustache-data"),
     photos: Annotated[list[Path] | None, typer.Option(help="Folder the dataset was prepped from (repeatable; default: as recorded in the dataset); needed for photo metrics.")] = None,
     classifier: Annotated[Path | None, typer.Option("--classifier", help="Classifier checkpoint (default: the shipped one).")] = None,
@@ -34,6 +34,9 @@ def eval(  # noqa: A001 - the command is called `eval`
     hires: Annotated[list[Path] | None, typer.Option(help="High-resolution photos (a folder, searched recursively, or a file; repeatable): hair detail, line coherence, colour beside the brows and lip change, measured at the photos' own resolution. Without a dataset folder, only these.")] = None,
     hires_max: Annotated[int, typer.Option(help="High-resolution photos to run, spread over their subfolders.")] = 60,
     hires_min_face: Annotated[int, typer.Option(help="Measure faces at least this wide (px, between the face's sides).")] = 400,
+    existing_hair: Annotated[Path | None, typer.Option("--existing-hair", help="The shared photo folder (celeba/, lfw/, hires/): false skips of the existing-hair check on clean-shaven held-out faces by skin-lightness band and by LFW's predicted ethnicity, and the real mustaches still recognised.")] = None,
+    existing_hair_max: Annotated[int, typer.Option(help="Faces per set (LFW, CelebA, hires) and class (clean, mustache) for --existing-hair.")] = 400,
+    existing_hair_split: Annotated[str, typer.Option(help="People to measure for --existing-hair: heldout, tune or all.")] = "heldout",
 ) -> None:
     """Report, per checkpoint: mustache rate (classifier score > 0.5 on generated windows),
     KID against real mustache windows (KID0: the same windows unedited, the do-nothing
@@ -42,16 +45,26 @@ def eval(  # noqa: A001 - the command is called `eval`
     landmark drift (% of face width); write report.json and a before/after contact sheet.
     With --hires, a second table: detail (fine detail in the mustache area over the skin
     around it), coh (line coherence there), browdE (Lab distance of its darker half to the
-    brows), lipdE (upper-lip change); '0' columns before editing, and a real-hair row."""
+    brows), lipdE (upper-lip change); '0' columns before editing, and a real-hair row.
+    With --existing-hair, the existing-hair check's false skips by skin-lightness band and
+    ethnicity, and the real mustaches it still leaves alone (existing_hair.json)."""
     from mustache.errors import BadInput
+
+    models = models or []
+    if existing_hair is not None and not existing_hair.is_dir():
+        raise BadInput(f"{existing_hair}: photo folder not found")
+    if existing_hair_split not in ("heldout", "tune", "all") or existing_hair_max < 1:
+        raise BadInput("need --existing-hair-split heldout|tune|all and --existing-hair-max >= 1")
+    if not models and existing_hair is None:
+        raise BadInput("name a GAN checkpoint to evaluate, or --existing-hair")
 
     for p in hires or []:
         if not p.exists():
             raise BadInput(f"{p}: high-resolution photos not found")
     if hires_max < 1:
         raise BadInput("need --hires-max >= 1")
-    windows = data.is_dir()
-    if not windows and not hires:
+    windows = data.is_dir() and bool(models)
+    if models and not windows and not hires and existing_hair is None:
         raise BadInput(f"{data}: dataset folder not found")
     for p in photos or []:
         if not p.is_dir():
@@ -74,6 +87,8 @@ def eval(  # noqa: A001 - the command is called `eval`
 
     config = EvalConfig(holdout=holdout, max_faces=max_faces, max_photos=max_photos, seed=seed)
     with Scorer(classifier, device="cpu" if device == "auto" else device) as scorer:
+        if existing_hair is not None:
+            _existing_hair(existing_hair, scorer, out, existing_hair_split, existing_hair_max)
         for m in models:
             where = out / _name(m) if len(models) > 1 else out
             if windows:
@@ -116,6 +131,35 @@ def _hires(model: Path, sources: list[Path], max_photos: int, min_face: int, see
         apply_fn.close()
     notes.extend(f"hires: {n}" for n in rep.notes)
     return rep.to_dict()
+
+
+def _existing_hair(data: Path, scorer, out: Path, split: str, per_set: int) -> None:
+    """The existing-hair check's fairness on ``data``'s photos: a table, and
+    ``out/existing_hair.json`` (the counts and one row a face)."""
+    import json
+
+    from data_prep.image_io import atomic_write_bytes
+    from data_prep.landmarks import MediaPipeDetector
+    from mustache.errors import BadInput
+    from mustache.fairness import (
+        fairness_table,
+        measure_cases,
+        rows_report,
+        shared_cases,
+        to_dict,
+    )
+
+    cases = shared_cases(data, split, per_set)
+    if not cases:
+        raise BadInput(f"{data}: no celeba/, lfw/ or hires/ photos found")
+    typer.echo(f"existing hair: {len(cases)} {split} faces ...")
+    with MediaPipeDetector() as detector:
+        rows = measure_cases(cases, detector, scorer, log=typer.echo)
+    report = rows_report(rows, split)
+    atomic_write_bytes(out / "existing_hair.json", json.dumps(
+        {"split": split, "report": to_dict(report), "rows": rows}, indent=1).encode())
+    typer.echo(fairness_table(report))
+    typer.echo(f"report: {out / 'existing_hair.json'}")
 
 
 def _write_report(where: Path, report: dict) -> None:
