@@ -171,14 +171,15 @@ class Summary:
 
 def measure(detectors: list, scenes, on_result=None) -> list[Summary]:
     """Run each of ``detectors`` (``detect(rgb) -> [.box]``) over the same ``scenes``, one
-    scene at a time, so they share the machine's state; ``on_result(i, Result)`` sees the
-    first detector's result of each scene (to print misses or save pictures)."""
+    scene at a time, so they share the machine's state (interleaved: load drifts hit all
+    alike); ``on_result(i, Result)`` sees the last detector's result of each scene (the new
+    search, to print misses or save pictures)."""
     out = [Summary() for _ in detectors]
     for i, scene in enumerate(scenes):
         for k, (det, s) in enumerate(zip(detectors, out, strict=True)):
             r = run_scene(det, scene)
             s.add(r)
-            if on_result is not None and k == 0:
+            if on_result is not None and k == len(detectors) - 1:
                 on_result(i, r)
     return out
 
@@ -208,6 +209,11 @@ def _print_misses(i: int, r: Result) -> None:
             print(f"  miss: scene {i} ({r.scene.image.shape[1]}x{r.scene.image.shape[0]}) "
                   f"width {face.width:.0f} rot {face.rotation:+.0f} "
                   f"{'cut ' if face.cut else ''}{face.source}")
+    hit = {m for m in r.matched if m is not None}
+    for j, b in enumerate(r.found):
+        if j not in hit:
+            print(f"  false: scene {i} ({r.scene.image.shape[1]}x{r.scene.image.shape[0]}) "
+                  f"box {tuple(round(v) for v in b)} width {b[2] - b[0]:.0f}")
 
 
 def _saver(folder: Path):
@@ -235,14 +241,21 @@ def _saver(folder: Path):
     return save
 
 
-def _detector(name: str, min_face: float):
+def _detector(name: str, min_face: float, search: str):
+    """``search``: "pyramid" or "cascade", or "cascade:short-range:0.12" (the finest level's
+    model and reach)."""
+    from data_prep.landmarks import DetectorConfig, MediaPipeDetector
+
+    kind, *more = search.split(":")
+    extra = {"fine_model": more[0]} if more else {}
+    if len(more) > 1:
+        extra["fine_reach"] = float(more[1])
+    detector = MediaPipeDetector(DetectorConfig(min_face=min_face, search=kind, **extra))
     if name == "apply":
         from mustache.apply import Mustacher
 
-        return Mustacher(device="cpu", check_existing=False, min_face=min_face)
-    from data_prep.landmarks import DetectorConfig, MediaPipeDetector
-
-    return MediaPipeDetector(DetectorConfig(min_face=min_face))
+        return Mustacher(device="cpu", check_existing=False, detector=detector)
+    return detector
 
 
 def _warm_up(detector) -> None:
@@ -263,6 +276,8 @@ def main() -> None:
     ap.add_argument("--detector", choices=("mediapipe", "apply"), default="mediapipe")
     ap.add_argument("--min-face", type=float, nargs="+", default=[40.0],
                     help="the detector's reach (px); several: each on the same scenes, side by side")
+    ap.add_argument("--search", nargs="+", default=["pyramid", "cascade"],
+                    help="the searches to compare (DetectorConfig.search), side by side")
     ap.add_argument("--stress", action="store_true",
                     help="rotations up to 45 degrees, face widths 40-900 px")
     ap.add_argument("--split", choices=("heldout", "tune"), default="heldout",
@@ -281,7 +296,8 @@ def main() -> None:
         print(f"detector: {args.detector}; {args.scenes} {args.split} scenes (seed {args.seed}"
               f"{', stress' if args.stress else ''}) from {len(sources.items)} photos of "
               f"{people} people")
-        dets = [_detector(args.detector, m) for m in args.min_face]
+        runs = [(m, s) for m in args.min_face for s in args.search]
+        dets = [_detector(args.detector, m, s) for m, s in runs]
         try:
             for det in dets:
                 _warm_up(det)
@@ -292,8 +308,9 @@ def main() -> None:
                                 lambda i, r: [h(i, r) for h in hooks])
             print(f"faces: {summaries[0].all.total} in {summaries[0].scenes} scenes")
             base = sum(summaries[0].seconds)
-            for m, det, summary in zip(args.min_face, dets, summaries, strict=True):
-                print(f"\n== min_face {m:g} px: time {sum(summary.seconds) / base:.2f}x the first")
+            for (m, search), det, summary in zip(runs, dets, summaries, strict=True):
+                print(f"\n== {search}, min_face {m:g} px: time {sum(summary.seconds) / base:.2f}x "
+                      f"the first")
                 print("\n".join(summary.lines()))
                 print("named cases:")
                 print("\n".join(named_cases(det, sources)))

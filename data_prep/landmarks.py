@@ -6,16 +6,16 @@ with 478 points in the photo's pixel coordinates. MediaPipe is imported lazily, 
 Two searches, each with its own reach. FaceMesh's own detector is short-range (it sees 128 px)
 and finds faces at least 0.12 of the photo's long side (``mesh_reach``: 0.15). Smaller faces, down to
 ``DetectorConfig.min_face``, are left to the full-range detector (it sees 192 px) over a
-pyramid of overlapping tiles of the full-resolution photo (:func:`search_views`); each face it
-finds gets the mesh on its own crop. Prep, apply, score and donor all find faces this way.
+pyramid of overlapping views of the full-resolution photo (:mod:`data_prep.views`); each face
+it finds gets the mesh on its own crop, which confirms it. The pyramid is searched coarse to
+fine (``DetectorConfig.search`` "cascade"): views inside a face already found are skipped.
+"pyramid" runs every view at once, the search of release 0.1, kept to compare. Prep, apply,
+score and donor all find faces this way.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import SimpleQueue
@@ -23,8 +23,22 @@ from typing import Protocol
 
 import numpy as np
 
+from data_prep import views as _views
 from data_prep.image_io import shrink
 from data_prep.indices import NUM_LANDMARKS
+from data_prep.mp_load import import_mediapipe, quiet_stderr
+from data_prep.views import (  # noqa: F401  (views_pixels: this module's API)
+    FULL_RANGE_INPUT,
+    Pyramid,
+    View,
+    inside,
+    reach_of,
+    views_pixels,
+)
+
+SEARCHES = ("cascade", "pyramid")
+# the search's detectors: model_selection of mp.solutions.face_detection, and its input side
+SEARCH_MODELS = {"full-range": (1, FULL_RANGE_INPUT), "short-range": (0, 128)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,118 +89,40 @@ class DetectorConfig:
     search_threads: int = 2  # full-range graphs run side by side (each uses one core); prep's
     # worker processes use 1
     retry_angles: tuple[float, ...] = (30.0, -30.0)  # crop turns tried when the mesh finds no face
+    fine_model: str = "short-range"  # cascade: the finest level's detector (SEARCH_MODELS): 3-4x
+    # cheaper a view than the full-range one, 1.44x more views at its reach
+    fine_reach: float = 0.12  # ... which finds faces this share of its view or more (tune
+    # scenes: 100% of faces 48-100 px at 0.12, 97% at 0.1)
+    search: str = "cascade"  # "cascade": coarse to fine, views inside a found face skipped;
+    # "pyramid": every view of every level at once (release 0.1's search, kept to compare)
 
     def __post_init__(self):
         if not self.min_face > 0:
             raise ValueError(f"min_face must be > 0 px, got {self.min_face}")
         if self.search_threads < 1:
             raise ValueError(f"search_threads must be >= 1, got {self.search_threads}")
+        if self.fine_model not in SEARCH_MODELS:
+            raise ValueError(f"fine_model must be one of {tuple(SEARCH_MODELS)}, got "
+                             f"{self.fine_model!r}")
+        if not 0 < self.fine_reach < 1:
+            raise ValueError(f"need 0 < fine_reach < 1, got {self.fine_reach}")
+        if self.search not in SEARCHES:
+            raise ValueError(f"search must be one of {SEARCHES}, got {self.search!r}")
         if not (0 < self.view_reach < 1 and self.level_ratio > 1 and 0 <= self.overlap < 1):
             raise ValueError(f"need 0 < view_reach < 1, level_ratio > 1 and 0 <= overlap < 1, got "
                              f"{self.view_reach}, {self.level_ratio}, {self.overlap}")
 
 
-View = tuple[int, int, int, int]  # (x0, y0, x1, y1) photo px; may reach past the photo's edge
-FULL_RANGE_INPUT = 192  # the full-range detector's input side: views are shrunk to it first
+def search_levels(shape: tuple[int, int], config: DetectorConfig = DetectorConfig()
+                  ) -> list[list[View]]:
+    """:func:`data_prep.views.search_levels` under ``config`` (one list a level, finest first,
+    then the whole photo's view)."""
+    return _views.search_levels(shape, config)
 
 
 def search_views(shape: tuple[int, int], config: DetectorConfig = DetectorConfig()) -> list[View]:
-    """The views the full-range detector looks at in a photo of ``shape`` (H, W) so that every
-    face from ``config.min_face`` px wide up to the mesh's reach fills at least
-    ``config.view_reach`` of one view's side: a pyramid of overlapping square tiles, finest
-    first, then the whole photo. Views reach past the photo's edge by half their overlap
-    (edge pixels repeated there), so no photo edge is a view's edge and faces cut by it are
-    still seen.
-    Their number grows with the photo's area over ``min_face`` squared: the cost is per
-    megapixel. Empty when the mesh's own pass reaches every face of interest."""
-    h, w = shape
-    long = max(h, w)
-    if config.min_face >= config.mesh_reach * long:
-        return []
-    views: list[View] = []
-    pad = int(round(config.overlap / 2 * long))
-    t = config.min_face / config.view_reach
-    while t < long + 2 * pad:  # larger faces: the whole photo's view
-        side = int(round(t))
-        tpad = int(round(config.overlap / 2 * side))
-        step = (1 - config.overlap) * side
-        views += [(x, y, x + side, y + side) for y in _starts(h, side, tpad, step)
-                  for x in _starts(w, side, tpad, step)]
-        t *= config.level_ratio
-    return views + [(-pad, -pad, w + pad, h + pad)]
-
-
-def _starts(n: int, side: int, pad: int, step: float) -> list[int]:
-    """Evenly spaced starts of views ``side`` long over [-pad, n + pad], at most ``step`` apart."""
-    lo, hi = -pad, n + pad - side
-    if hi <= lo:  # one view holds it all: centred
-        return [int(round((n - side) / 2))]
-    k = int(np.ceil((hi - lo) / step))
-    return [int(round(lo + i * (hi - lo) / k)) for i in range(k + 1)]
-
-
-def views_pixels(image: np.ndarray, views: list[View], size: int
-                 ) -> Iterator[tuple[np.ndarray, tuple[float, float, float, float]]]:
-    """The pixels of each of ``views`` of RGB uint8 (H, W, 3), edge pixels repeated where a
-    view runs past the photo's edge, shrunk (area interpolation) so its long side is at most
-    ``size``, in order: ((h, w, 3) uint8, the (x0, y0, x1, y1) photo px those pixels span exactly). Views
-    of one size are cut from one shrunk, padded copy of the photo: one resize a level. (A
-    mirrored border turns a face cut by the edge into a double face the detector misses; a
-    repeated edge does not: 2 of 2 such misses found.)"""
-    import cv2
-
-    h, w = image.shape[:2]
-    reach = max([0, *(-v[0] for v in views), *(-v[1] for v in views),
-                 *(v[2] - w for v in views), *(v[3] - h for v in views)])
-    copies: dict[int, tuple[float, int, np.ndarray]] = {}
-    src_k, src = 1.0, image  # the finest copy made so far: coarser levels shrink it, not the photo
-    for view in views:
-        x0, y0, x1, y1 = view
-        side = max(x1 - x0, y1 - y0)
-        if side not in copies:
-            k = min(1.0, size / side)
-            if src_k < k:  # a finer view after coarser ones
-                src_k, src = 1.0, image
-            small = src if k == src_k else cv2.resize(
-                src, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-            if k < src_k:
-                src_k, src = k, small
-            pad = int(np.ceil(reach * k)) + 1
-            copies = {side: (k, pad, cv2.copyMakeBorder(small, pad, pad, pad, pad,
-                                                        cv2.BORDER_REPLICATE))}
-        k, pad, padded = copies[side]
-        (a0, b0), (a1, b1) = ((round(x0 * k), round(y0 * k)), (round(x1 * k), round(y1 * k)))
-        yield (np.ascontiguousarray(padded[b0 + pad:b1 + pad, a0 + pad:a1 + pad]),
-               (a0 / k, b0 / k, a1 / k, b1 / k))
-
-
-def _import_mediapipe():
-    # MediaPipe logs through glog/absl at import and start-up; keep the console quiet.
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from absl import logging as absl_logging  # MediaPipe's own dependency
-    from mediapipe.python.solution_base import SolutionBase
-    from mediapipe.python.solutions import face_detection, face_mesh
-
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    return SolutionBase, face_mesh, face_detection
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """MediaPipe's C++ side writes warnings straight to fd 2 at start-up; hide them there."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    """Every view of :func:`search_levels`, finest first, then the whole photo."""
+    return _views.search_views(shape, config)
 
 
 def box_iou(a, b) -> float:
@@ -207,12 +143,13 @@ class MediaPipeDetector:
 
     def __init__(self, config: DetectorConfig = DetectorConfig()):
         self.config = config
-        self._mesh = self._crop_mesh = self._full = None
+        self._mesh = self._crop_mesh = None
+        self._graphs: dict[str, list] = {}  # search model -> one graph a thread
 
     def _graph(self, num_faces: int, confidence: float):
-        SolutionBase, face_mesh, _ = _import_mediapipe()
+        SolutionBase, face_mesh, _ = import_mediapipe()
         # FaceMesh's own class drops the detector's scores; the same graph exposes them.
-        with _quiet_stderr():
+        with quiet_stderr():
             graph = SolutionBase(
                 binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
                 side_inputs={"num_faces": num_faces, "with_attention": True,
@@ -231,7 +168,7 @@ class MediaPipeDetector:
     def _run_mesh(self, graph, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """-> [(points (478, 3) in image pixels, score)]"""
         h, w = image.shape[:2]
-        with _quiet_stderr():  # a few microseconds; MediaPipe warns on fd 2 on early frames
+        with quiet_stderr():  # a few microseconds; MediaPipe warns on fd 2 on early frames
             r = graph.process(image)
         if not r.multi_face_landmarks:
             return []
@@ -256,10 +193,10 @@ class MediaPipeDetector:
         Two passes whose reach does not depend on each other. The mesh looks at a copy at most
         ``config.mesh_size`` long and finds the larger faces (those small on the copy get their
         landmarks again from a full-resolution crop). The full-range detector looks at the
-        :func:`search_views` pyramid for every face from ``config.min_face`` px up; each face
+        :func:`search_levels` pyramid for every face from ``config.min_face`` px up; each face
         it finds that the mesh did not gets the mesh on its own crop (:meth:`detect_in_box`:
-        padded past the border, turned where it is tilted). When neither finds anything, the
-        whole photo's full-range view is still tried."""
+        padded past the border, turned where it is tilted), which confirms it. When neither
+        finds anything, the whole photo's full-range view is still tried."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
         image = np.ascontiguousarray(image)
@@ -273,12 +210,17 @@ class MediaPipeDetector:
             if k < 1 and (face.box[2] - face.box[0]) * k < self.config.refine_below:
                 face = self.detect_in_box(image, face.box, score=s) or face
             faces.append(face)
-        views = search_views(image.shape[:2], self.config)
-        if not views and not faces:  # a turned or cut face the mesh missed
+        cascade = self.config.search == "cascade"
+        levels = _views.search_levels(image.shape[:2], self.config,
+                                      self.config.fine_reach if cascade else None)
+        if not levels and not faces:  # a turned or cut face the mesh missed
             h, w = image.shape[:2]
             pad = int(round(self.config.overlap / 2 * max(h, w)))
-            views = [(-pad, -pad, w + pad, h + pad)]
-        faces += self.search(image, views, [f.box for f in faces])
+            levels = [[(-pad, -pad, w + pad, h + pad)]]
+        if levels:
+            pyramid = Pyramid(image, reach_of([v for lv in levels for v in lv], image.shape[:2]))
+            search = self._cascade if cascade else self._pyramid
+            faces += search(pyramid, levels, [f.box for f in faces])
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces
 
@@ -288,31 +230,76 @@ class MediaPipeDetector:
         x1, y1 = p[:, :2].max(0)
         return float(x0), float(y0), float(x1), float(y1)
 
-    def search(self, image: np.ndarray, views: list[View], known: list) -> list[FaceLandmarks]:
-        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds in ``views`` and that
-        do not overlap the ``known`` (x0, y0, x1, y1) boxes, each meshed on its own
-        full-resolution crop."""
+    def _pyramid(self, pyramid: Pyramid, levels: list[list[View]], known: list
+                 ) -> list[FaceLandmarks]:
+        """Release 0.1's search: every view of every level, answers from ``min_confidence``."""
+        views = [v for level in levels for v in level]
+        return self._confirm(pyramid.image, self.full_range_boxes(pyramid, views), known)
+
+    def _cascade(self, pyramid: Pyramid, levels: list[list[View]], known: list
+                 ) -> list[FaceLandmarks]:
+        """Coarse to fine, every level's answers from ``min_confidence`` confirmed by the crop
+        mesh before the next level runs, whose views inside a face found are skipped (a face of
+        their size cannot be there). The finer levels cannot be chosen from the coarser ones'
+        low-score answers: a face under 0.1 of a view gets no answer at all, not even at 0.02
+        (benchmarks/detect.py's tune scenes: 8 of 8 such faces), so every other view runs."""
+        fine = self.config.fine_model
+        if len(levels) > 1:  # coarser copies are made from the finest: one pass over the photo
+            pyramid.scaled(min(1.0, SEARCH_MODELS[fine][1] / (levels[0][0][2] - levels[0][0][0])))
         known, faces = list(known), []
-        for box, score in self.full_range_boxes(image, views):
-            if any(box_iou(box, b) > self.config.overlap_iou for b in known):
+        for i in reversed(range(len(levels))):
+            todo = [v for v in levels[i] if not any(inside(v, k) for k in known)]
+            model = fine if i == 0 and len(levels) > 1 else "full-range"
+            faces += self._confirm(pyramid.image, self.full_range_boxes(pyramid, todo,
+                                                                        model=model), known)
+        return faces
+
+    def _confirm(self, image: np.ndarray, boxes: list[tuple[tuple, float]], known: list,
+                 tried: list | None = None) -> list[FaceLandmarks]:
+        """The faces among full-range ``boxes`` [((x0, y0, x1, y1), score)] of RGB uint8
+        (H, W, 3): each not overlapping a ``known`` box (a list, extended here) meshed on its
+        own full-resolution crop; those the crop mesh does not find are dropped. Turned crops
+        are tried only for answers from ``min_confidence`` (a low-score answer is seldom a
+        face, and three mesh runs would triple its cost). ``tried``: boxes the crop mesh did not
+        confirm (a list, extended here); a box overlapping one of them by half is not tried."""
+        faces = []
+        tried = [] if tried is None else tried
+        for box, score in boxes:
+            if any(box_iou(box, b) > self.config.overlap_iou for b in known) or any(
+                    box_iou(box, b) > 0.5 for b in tried):
                 continue
-            face = self.detect_in_box(image, box, score=score)
+            face = self.detect_in_box(image, box, score=score,
+                                      turns=score >= self.config.min_confidence)
             # a loose box (a neck, a shoulder) can lead the mesh to a face already found
-            if face is not None and all(box_iou(face.box, b) <= self.config.overlap_iou for b in known):
+            if face is None:
+                tried.append(box)
+            elif all(box_iou(face.box, b) <= self.config.overlap_iou for b in known):
                 faces.append(face)
                 known.append(face.box)
         return faces
 
-    def full_range_boxes(self, image: np.ndarray, views: list[View]) -> list[tuple[tuple, float]]:
-        """Full-range detections in ``views`` of RGB uint8 (H, W, 3), merged across views by
-        non-maximum suppression, best first: [((x0, y0, x1, y1) photo px, score)]. Detections
-        centred outside the photo (in a view's padding) are dropped."""
+    def search(self, image: np.ndarray, views: list[View], known: list) -> list[FaceLandmarks]:
+        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds in ``views`` and that
+        do not overlap the ``known`` (x0, y0, x1, y1) boxes, each meshed on its own
+        full-resolution crop."""
+        pyramid = Pyramid(image, reach_of(views, image.shape[:2]))
+        return self._confirm(image, self.full_range_boxes(pyramid, views), list(known))
+
+    def full_range_boxes(self, pyramid: Pyramid, views: list[View],
+                         confidence: float | None = None, nms: bool = True,
+                         model: str = "full-range") -> list[tuple[tuple, float]]:
+        """Detections of ``model`` (SEARCH_MODELS) from ``confidence`` (default
+        ``config.min_confidence``) in
+        ``views`` of the pyramid's photo, merged across views by non-maximum suppression
+        (unless ``nms`` is off), best first: [((x0, y0, x1, y1) photo px, score)]. Detections centred outside the photo (in
+        a view's padding) are dropped."""
         if not views:
             return []
-        self._ensure_full_range()
-        h, w = image.shape[:2]
+        graphs = self._search_graphs(model)
+        floor = self.config.min_confidence if confidence is None else confidence
+        h, w = pyramid.image.shape[:2]
         free: SimpleQueue = SimpleQueue()  # each graph serves one thread at a time
-        for graph in self._full:
+        for graph in graphs:
             free.put(graph)
 
         def run(item):
@@ -327,38 +314,46 @@ class MediaPipeDetector:
                 b = d.location_data.relative_bounding_box
                 box = (x0 + b.xmin * (x1 - x0), y0 + b.ymin * (y1 - y0),
                        x0 + (b.xmin + b.width) * (x1 - x0), y0 + (b.ymin + b.height) * (y1 - y0))
-                if 0 <= (box[0] + box[2]) / 2 < w and 0 <= (box[1] + box[3]) / 2 < h:
+                if (d.score[0] >= floor and 0 <= (box[0] + box[2]) / 2 < w
+                        and 0 <= (box[1] + box[3]) / 2 < h):
                     out.append((box, float(d.score[0])))
             return out
 
         boxes = []
-        pending = views_pixels(image, views, FULL_RANGE_INPUT)
+        pending = pyramid.pixels(views, SEARCH_MODELS[model][1])
         # the model runs on one core and releases the GIL: one graph a thread (measured 1.95x
         # on 2 cores); views go in chunks so a 50 MP photo's are not all in memory at once
-        with _quiet_stderr(), ThreadPoolExecutor(len(self._full)) as pool:
+        with quiet_stderr(), ThreadPoolExecutor(len(graphs)) as pool:
             while chunk := list(itertools.islice(pending, 64)):
                 for found in pool.map(run, chunk):
                     boxes += found
         boxes.sort(key=lambda bs: -bs[1])
+        if not nms:
+            return boxes
         kept: list = []
         for b, s in boxes:
             if all(box_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
                 kept.append((b, s))
         return kept
 
-    def _ensure_full_range(self) -> None:
-        if self._full is None:
-            _, _, face_detection = _import_mediapipe()
-            self._full = []
-            with _quiet_stderr():
-                for _ in range(self.config.search_threads):
+    def _search_graphs(self, model: str) -> list:
+        """One ``model`` graph a search thread, made on first use."""
+        if model not in self._graphs:
+            _, _, face_detection = import_mediapipe()
+            c = self.config
+            graphs = []
+            with quiet_stderr():
+                for _ in range(c.search_threads):
                     graph = face_detection.FaceDetection(
-                        model_selection=1, min_detection_confidence=self.config.min_confidence)
+                        model_selection=SEARCH_MODELS[model][0],
+                        min_detection_confidence=c.min_confidence)
                     graph.process(np.zeros((64, 64, 3), np.uint8))
-                    self._full.append(graph)
+                    graphs.append(graph)
+            self._graphs[model] = graphs
+        return self._graphs[model]
 
     def detect_in_box(self, image: np.ndarray, box, size: int | None = None,
-                      score: float | None = None) -> FaceLandmarks | None:
+                      score: float | None = None, turns: bool = True) -> FaceLandmarks | None:
         """The mesh on one face's square crop (twice the box's size, resized to ``size`` px,
         default ``config.crop_size``) of RGB uint8 (H, W, 3), in photo pixels; None when the
         mesh finds no face there. For faces that are small in the photo or in a downscaled copy.
@@ -366,7 +361,7 @@ class MediaPipeDetector:
         Where the crop runs past the photo's edge it is padded (edge pixels repeated), so a
         face cut by the border still sits in the middle of the mesh's view; where the mesh
         finds nothing, the crop is tried again turned by each of ``config.retry_angles``
-        (the mesh's detector misses faces tilted much past 30 degrees)."""
+        (the mesh's detector misses faces tilted much past 30 degrees) unless ``turns`` is off."""
         import cv2
 
         if self._crop_mesh is None:
@@ -386,7 +381,7 @@ class MediaPipeDetector:
         crop = np.ascontiguousarray(cv2.resize(
             crop, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA))
         ch, cw = crop.shape[:2]
-        for angle in (0.0, *self.config.retry_angles):
+        for angle in (0.0, *(self.config.retry_angles if turns else ())):
             view, back = crop, None
             if angle:
                 m = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, 1.0)
@@ -407,13 +402,20 @@ class MediaPipeDetector:
         return FaceLandmarks(p, s if score is None else score, self._box(p))
 
     def close(self) -> None:
-        for g in (self._mesh, self._crop_mesh, *(self._full or ())):
+        for g in (self._mesh, self._crop_mesh, *(g for gs in self._graphs.values() for g in gs)):
             if g is not None:
                 g.close()
-        self._mesh = self._crop_mesh = self._full = None
+        self._mesh = self._crop_mesh = None
+        self._graphs = {}
 
     def __enter__(self) -> MediaPipeDetector:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _holds(view: View, box) -> bool:
+    """Whether the centre of (x0, y0, x1, y1) ``box`` lies in ``view``."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return view[0] <= cx < view[2] and view[1] <= cy < view[3]

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,63 @@ def test_views_pixels_repeat_the_edge_and_shrink():
     assert b.shape == (120, 120, 3) and np.array_equal(b[:100, :100], image[200:, 300:])
     assert max(c.shape[:2]) == 192  # the whole photo's view, shrunk to the detector's input
     assert ec[2] - ec[0] == pytest.approx(500, abs=3)
+
+
+class _Counting(MediaPipeDetector):
+    """A detector that keeps the views its search runs."""
+
+    def full_range_boxes(self, pyramid, views, *args, **kwargs):
+        self.views = [*getattr(self, "views", []), *views]
+        return super().full_range_boxes(pyramid, views, *args, **kwargs)
+
+
+def test_cascade_finds_what_the_pyramid_finds_and_skips_views_inside_faces(astronaut):
+    """A 2400 px photo with a large face (about 640 px: the mesh's own pass finds it, and it
+    holds whole views of the finest level) and a small one (about 92 px: only the search finds
+    it): release 0.1's search and the cascade find the same two faces; the cascade runs no
+    view that lies inside the large face."""
+    import cv2
+
+    from data_prep.landmarks import DetectorConfig, box_iou, search_levels
+    from data_prep.views import inside
+
+    canvas = np.full((1800, 2400, 3), 90, np.uint8)
+    canvas[100:1300, 200:1400] = cv2.resize(astronaut, (3584, 3584))[300:1500, 1000:2200]
+    canvas[1300:1530, 1950:2190] = astronaut[30:260, 110:350]  # the head alone: ~92 px face
+    found = {}
+    for search in ("pyramid", "cascade"):
+        with _Counting(DetectorConfig(search=search)) as d:
+            faces = d.detect(canvas)
+            found[search] = (sorted(f.box for f in faces), d.views)
+    (old, _), (new, ran) = found["pyramid"], found["cascade"]
+    assert len(old) == len(new) == 2
+    assert all(box_iou(a, b) > 0.8 for a, b in zip(old, new, strict=True))
+    big = max(new, key=lambda b: b[2] - b[0])
+    config = DetectorConfig()
+    levels = search_levels(canvas.shape[:2], replace(config, view_reach=config.fine_reach))
+    assert any(inside(v, big) for v in levels[0])  # there were views to skip
+    assert not any(inside(v, big) for v in ran)
+
+
+def test_detector_config_names_its_choices():
+    from data_prep.landmarks import DetectorConfig
+
+    with pytest.raises(ValueError, match="search must be one of"):
+        DetectorConfig(search="quick")
+    with pytest.raises(ValueError, match="fine_model must be one of"):
+        DetectorConfig(fine_model="yunet")
+
+
+def test_pyramid_copies_come_from_the_finest_and_match_a_direct_resize():
+    import cv2
+
+    from data_prep.views import Pyramid
+
+    image = cv2.GaussianBlur(np.random.default_rng(2).integers(0, 255, (800, 1200, 3), np.uint8),
+                             (0, 0), 3)
+    p = Pyramid(image, 0)
+    fine, coarse = p.scaled(0.5), p.scaled(0.25)
+    assert fine.shape == (400, 600, 3) and coarse.shape == (200, 300, 3)
+    direct = cv2.resize(image, (300, 200), interpolation=cv2.INTER_AREA)
+    assert np.abs(coarse.astype(int) - direct).mean() < 1.0
+    assert p.scaled(0.25) is coarse  # made once
