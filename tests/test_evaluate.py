@@ -257,3 +257,33 @@ def test_holdout_is_the_one_the_checkpoint_records(tiny_models, synthetic_datase
             evaluate(gan, synthetic_dataset, s, config=config)
         with pytest.raises(BadInput, match=r"\(holdout 0.2\)"):
             evaluate(tmp_path / "run.pt", synthetic_dataset, s, config=replace(config, holdout=0.2))
+
+
+def test_eval_cli_existing_hair_fairness(tiny_models, astronaut, detector, tmp_path):
+    """--existing-hair alone (no GAN): the check's false skips by lightness band and the real
+    mustaches recognised, on a shared-data-shaped folder (one woman, one REAL_HAIR man)."""
+    from conftest import paint_mustache
+
+    from data_prep.image_io import save_image
+
+    _, clf = tiny_models
+    hires = tmp_path / "shared" / "hires" / "london_neutral"
+    hires.mkdir(parents=True)
+    (hires.parent / "london_info.csv").write_text(
+        "face_id,face_age,face_gender,face_eth\n001,30,female,white\n140,50,male,white\n")
+    save_image(hires / "001_03.jpg", astronaut)
+    points = detector.detect(astronaut)[0].points
+    save_image(hires / "140_03.jpg", paint_mustache(astronaut, points))
+    r = CliRunner().invoke(app, ["eval", "--existing-hair", str(tmp_path / "shared"),
+                                 "--existing-hair-split", "all", "--classifier", str(clf),
+                                 "--out", str(tmp_path / "e")])
+    assert r.exit_code == 0, r.output
+    assert "clean by lightness" in r.output and "real mustaches" in r.output
+    rep = json.loads((tmp_path / "e" / "existing_hair.json").read_text())
+    assert len(rep["rows"]) == 2 and rep["split"] == "all"
+    assert rep["report"]["real mustaches"]["hires"]["n"] == 1
+    assert sum(g["n"] for g in rep["report"]["clean by lightness"].values()) == 1
+    r = CliRunner().invoke(app, ["eval", "--existing-hair", str(tmp_path / "missing")])
+    assert r.exit_code == 2 and "not found" in r.output
+    r = CliRunner().invoke(app, ["eval"])
+    assert r.exit_code == 2 and "--existing-hair" in r.output
