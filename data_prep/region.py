@@ -34,7 +34,7 @@ class RegionConfig:
     lift: float = 0.03  # extra room above the under-nose line (x eye distance)
     grow: float = 0.04  # outward dilation of the whole polygon (x eye distance)
     feather: float = 0.03  # soft edge width (x eye distance), Gaussian sigma
-    canvas_lip: float = 0.2  # on the canvas: the lower edge, a share of the upper vermilion
+    canvas_lip: float = 0.05  # on the canvas: the lower edge, a share of the upper vermilion
     # from its outer edge (nothing below it: hair overhangs the lip from above, as real ones)
 
 

@@ -4,11 +4,14 @@ Painting a face (the GAN, the hair stage, the Poisson blend) costs 0.2-1 s, far 
 frame's 33 ms, and repainting every frame would redraw every hair somewhere else (flicker). So
 each face is painted once, when its track (:mod:`mustache.track`) begins, with a seed of its
 own (``options.seed`` and the track's id): the painted change (blended - original, over the
-region's box) is kept with the track's smoothed mouth-area anchors of that frame. In every
-later frame the change is moved by the affine transform that takes those anchors to the
-current ones and added to the frame (one ``cv2.warpAffine`` of a small box): the mustache
-moves, turns, scales and foreshortens with the upper lip, and on a still face the transform is
-the identity (the tracker's dead band), so the pixels are the same frame after frame. A face
+region's box) is kept with the track's mesh and smoothed mouth-area anchors of that frame: a
+mustache on the face's surface. In every later frame that mesh is carried to the current
+anchors (:func:`mustache.track.carry`: their affine, then each anchor's own motion, so it bends
+with the upper lip) and the change is laid through both meshes, triangle by triangle
+(:meth:`data_prep.canvas.FaceMesh.map_from`, one ``cv2.remap`` of a small box): the mustache
+moves, turns, scales and foreshortens with the face and bends when the mouth opens, smiles or
+talks; on a still face the anchors are held (the tracker's dead band), so the pixels are the
+same frame after frame. A face
 too small to paint when it appears is tried again when the mesh sees it next; a face that
 leaves ends its track and its mustache; one that comes back is a new track.
 
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from mustache.apply import ApplyOptions, ApplyResult
-from mustache.track import TrackConfig
+from mustache.track import TrackConfig, carry
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector
@@ -61,6 +64,8 @@ class Layer:
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) photo px of the change
     change: np.ndarray  # (h, w, 3) float32: blended - original over ``box``
     hairs: int
+    points: np.ndarray | None = None  # (478, 3) float64: the track's mesh when it was painted
+    # (None: carried by the anchors' affine alone)
 
 
 @dataclass
@@ -118,6 +123,39 @@ def paste(frame: np.ndarray, layer: Layer, m: np.ndarray) -> np.ndarray:
     return frame
 
 
+def paste_on_mesh(frame: np.ndarray, layer: Layer, points: np.ndarray) -> np.ndarray:
+    """``layer``'s change laid on the face whose mesh is now ``points`` (478, 2+) photo px,
+    triangle by triangle from its mesh when painted, and added to ``frame`` RGB uint8
+    (H, W, 3), in place; returns ``frame``. The same mesh: pasted as it is (not resampled)."""
+    import cv2
+
+    from data_prep.canvas import FaceMesh
+
+    if layer.points is None:
+        raise ValueError("the layer has no mesh")
+    h, w = frame.shape[:2]
+    if np.array_equal(np.asarray(points)[:, :2], layer.points[:, :2]):
+        return paste(frame, layer, np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    x0, y0, x1, y1 = layer.box
+    # the box's corners carried by the meshes' affine, padded by the bend
+    src, dst = layer.points[:, :2], np.asarray(points, np.float64)[:, :2]
+    m = affine(src, dst)
+    c = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64) @ m[:, :2].T + m[:, 2]
+    bend = float(np.abs(dst - (src @ m[:, :2].T + m[:, 2])).max()) + 2
+    dx0, dy0 = np.floor(c.min(0) - bend).astype(int)
+    dx1, dy1 = np.ceil(c.max(0) + bend).astype(int) + 1
+    dx0, dy0, dx1, dy1 = max(dx0, 0), max(dy0, 0), min(dx1, w), min(dy1, h)
+    if dx1 - dx0 < 2 or dy1 - dy0 < 2:
+        return frame
+    where, _ = FaceMesh(points).map_from(FaceMesh(layer.points), (dx0, dy0, dx1, dy1))
+    where -= np.array([x0, y0], np.float32)
+    moved = cv2.remap(layer.change, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    region = frame[dy0:dy1, dx0:dx1]
+    region[...] = np.clip(region + moved + 0.5, 0, 255)  # + 0.5: the uint8 store rounds down
+    return frame
+
+
 class VideoMustacher:
     """Frames in, frames with mustaches out (see the module docstring). ``engine`` paints
     (a :class:`Painting`); ``detector``: any :class:`data_prep.landmarks.FaceDetector` to
@@ -164,7 +202,10 @@ class VideoMustacher:
                 continue
             log.note, log.hairs = None, layer.hairs
             log.painted += 1
-            paste(out, layer, affine(layer.ref, t.anchors))
+            if layer.points is None:
+                paste(out, layer, affine(layer.ref, t.anchors))
+            else:
+                paste_on_mesh(out, layer, carry(layer.points, layer.ref, t.anchors))
         self.frames += 1
         return out
 
@@ -182,7 +223,7 @@ class VideoMustacher:
             return f.note or "not painted"
         x0, y0, x1, y1 = f.region_box
         change = r.image[y0:y1, x0:x1].astype(np.float32) - rgb[y0:y1, x0:x1]
-        return Layer(t.anchors.copy(), (x0, y0, x1, y1), change, f.hairs)
+        return Layer(t.anchors.copy(), (x0, y0, x1, y1), change, f.hairs, points.astype(np.float64))
 
     def _make_detector(self, shape: tuple[int, int]) -> FaceDetector:
         from data_prep.landmarks import DetectorConfig, MediaPipeDetector

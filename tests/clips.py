@@ -107,3 +107,65 @@ def read_clip(path: Path) -> tuple[list[np.ndarray], dict]:
         with av.open(str(path)) as c:
             info["audio_packets"] = sum(1 for p in c.demux(c.streams.audio[0]) if p.size)
     return out, info
+
+
+def talking(points: np.ndarray, i: int, n: int, open_share: float = 0.12) -> np.ndarray:
+    """A face's (478, 2+) landmarks in frame ``i`` of ``n`` of a talking clip: the mouth opens
+    and closes twice (the lower lip and jaw drop by up to ``open_share`` x the face's width, the
+    middle most, the corners not at all), and the upper lip rises by a quarter of that and
+    widens a little, as when speaking. -> (478, 2+) float64."""
+    from data_prep import indices as ix
+
+    p = np.asarray(points, np.float64).copy()
+    width = float(np.linalg.norm(p[ix.FACE_SIDES[1], :2] - p[ix.FACE_SIDES[0], :2]))
+    t = 0.5 - 0.5 * math.cos(4 * math.pi * i / max(n - 1, 1))  # 0 closed, 1 open
+    drop = open_share * width * t
+    inner = p[list(ix.UPPER_LIP_INNER), :2]
+    order = np.argsort(inner[:, 0])
+    centre = 0.5 * (p[78, 0] + p[308, 0])
+    half = 0.5 * abs(p[308, 0] - p[78, 0])
+    across = np.clip(1 - ((p[:, 0] - centre) / half) ** 2, 0, 1)  # 1 in the middle, 0 at corners
+    below = p[:, 1] > np.interp(p[:, 0], inner[order, 0], inner[order, 1]) + 0.5
+    p[:, 1] += drop * below * across
+    # the upper lip (outer and inner edges) lifts and the philtrum with it, fading upward
+    lip_y = float(p[list(ix.UPPER_LIP_OUTER), 1].mean())
+    nose_y = float(p[ix.SUBNASALE, 1])
+    up = np.clip((p[:, 1] - nose_y) / max(lip_y - nose_y, 1.0), 0, 1) * ~below
+    p[:, 1] -= 0.25 * drop * up * across
+    return p
+
+
+def talking_frames(source: np.ndarray, points: np.ndarray, n: int, size=(640, 480)):
+    """Frames of a talking clip made from one portrait and its (478, 3) landmarks by warping
+    its mesh (:func:`talking`), cropped about the face to ``size``. -> (frames RGB uint8,
+    landmarks (478, 3) per frame in frame px)."""
+    import cv2
+
+    from data_prep.canvas import FaceMesh
+
+    src = FaceMesh(points)
+    p = np.asarray(points, np.float64)
+    w, h = size
+    cx, cy = p[:, :2].mean(0)
+    x0, y0 = int(cx - w / 2), int(cy - h / 2)
+    box = (x0, y0, x0 + w, y0 + h)
+    ys, xs = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    frames, marks = [], []
+    for i in range(n):
+        q = talking(p, i, n)
+        where, on = FaceMesh(q).map_from(src, box)
+        mx = np.where(on, where[..., 0], xs)
+        my = np.where(on, where[..., 1], ys)
+        f = cv2.remap(source, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        # the open mouth (the mesh's hole inside the lips): its dark inside
+        from data_prep.region import polygon_mask
+
+        lower = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+        hole = polygon_mask(np.concatenate([q[[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308], :2],
+                                            q[list(lower), :2][::-1]]) - [x0, y0], (h, w))
+        f = (f * (1 - hole[..., None]) + np.array([70, 25, 30]) * hole[..., None]).astype(np.uint8)
+        frames.append(f)
+        q = q.copy()
+        q[:, :2] -= [x0, y0]
+        marks.append(q)
+    return frames, marks

@@ -182,3 +182,69 @@ def test_live_without_a_display_says_so(cli, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     r = cli("live", "0")
     assert r.exit_code == EXIT_USAGE and "display" in r.output
+
+
+class _Known:
+    """A face detector that knows each frame's landmarks (a composed clip's)."""
+
+    def __init__(self, frames, marks):
+        import hashlib
+
+        self._key = lambda rgb: hashlib.md5(np.ascontiguousarray(rgb).tobytes()).hexdigest()
+        self.marks = {self._key(f): m for f, m in zip(frames, marks, strict=True)}
+
+    def _face(self, rgb):
+        from data_prep.landmarks import FaceLandmarks
+
+        p = self.marks[self._key(rgb)]
+        return FaceLandmarks(p.astype(np.float32), 0.99, (*p[:, :2].min(0), *p[:, :2].max(0)))
+
+    def detect(self, rgb):
+        return [self._face(rgb)]
+
+    def detect_in_box(self, rgb, box, size=None, score=None):
+        return self._face(rgb)
+
+    def close(self):
+        pass
+
+
+def lip_edge_drift(before, after, marks) -> float:
+    """The mustache's lower edge against the upper lip's top landmarks over a clip: in each
+    frame, at each landmark's column, the lowest changed pixel's height over the landmark;
+    -> the largest change of that from frame 0, x the face's width."""
+    lip = (40, 39, 37, 0, 267, 269, 270)
+    width = float(np.linalg.norm(marks[0][454, :2] - marks[0][234, :2]))
+    first, worst = None, 0.0
+    for a, b, p in zip(before, after, marks, strict=True):
+        moved = np.abs(b.astype(np.float32) - a).mean(2) > 8
+        gaps = []
+        for k in lip:
+            x, y = int(round(p[k, 0])), p[k, 1]
+            col = moved[int(y - 0.15 * width):int(y + 0.1 * width), x]
+            rows = np.flatnonzero(col)
+            assert rows.size, "no mustache over the lip"
+            gaps.append(rows.max() + int(y - 0.15 * width) - y)
+        gaps = np.array(gaps)
+        if first is None:
+            first = gaps
+        worst = max(worst, float(np.abs(gaps - first).max()) / width)
+    return worst
+
+
+def test_the_mustache_bends_with_a_talking_mouth(engine, source):
+    """A composed talking clip (the portrait's mesh warped: the mouth opens and closes, the
+    upper lip rises as it opens): the mustache's lower edge stays on the upper lip's landmarks
+    within 1.5% of the face's width in every frame."""
+    from clips import talking_frames
+
+    from mustache.video import VideoMustacher
+
+    face = engine.detect(source)[0]
+    frames, marks = talking_frames(source, face.points, 16)
+    assert np.linalg.norm(marks[4][13, :2] - marks[4][14, :2]) > 20  # the mouth opens
+    video = VideoMustacher(engine, ApplyOptions(seed=2), detector=_Known(frames, marks))
+    after = [video.process(f) for f in frames]
+    assert video.report()[0]["frames_painted"] == len(frames)
+    drift = lip_edge_drift(frames, after, marks)
+    assert drift < 0.015, drift
