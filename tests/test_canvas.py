@@ -136,3 +136,100 @@ def test_the_map_is_quick():
                   borderMode=cv2.BORDER_CONSTANT)
         runs.append(time.perf_counter() - t)
     assert np.median(runs) < 0.010 and built < 0.1, (np.median(runs), built)
+
+
+# ---------------------------------------------------------------- real photos, turned
+
+def turn_photo(image: np.ndarray, points: np.ndarray, yaw: float):
+    """A photo's face turned ``yaw`` degrees about its vertical axis, by warping its mesh (its
+    landmarks with their depth, rotated about the face's centre and projected): -> (photo RGB
+    uint8, the turned landmarks (478, 3)). Off the face the photo is as it was."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    c = p.mean(0)
+    q = p - c
+    a = np.radians(yaw)
+    x = q[:, 0] * np.cos(a) + q[:, 2] * np.sin(a)
+    z = -q[:, 0] * np.sin(a) + q[:, 2] * np.cos(a)
+    new = np.stack([x, q[:, 1], z], 1) + c
+    h, w = image.shape[:2]
+    where, on = FaceMesh(new).map_from(FaceMesh(p), (0, 0, w, h))
+    ys, xs = np.mgrid[:h, :w].astype(np.float32)
+    mx, my = np.where(on, where[..., 0], xs), np.where(on, where[..., 1], ys)
+    return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), new
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from mustache.apply import Mustacher
+
+    with Mustacher(device="cpu", check_existing=False) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def portrait_face(astronaut, engine):
+    import cv2
+
+    big = cv2.resize(astronaut, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    return big, np.asarray(engine.detect(big)[0].points, np.float64)
+
+
+def _painted(engine, image, points):
+    from data_prep.landmarks import FaceLandmarks
+    from mustache.apply import ApplyOptions
+
+    face = FaceLandmarks(points.astype(np.float32), 0.99,
+                         (*points[:, :2].min(0), *points[:, :2].max(0)))
+    out = engine.apply(image, ApplyOptions(seed=5, clone="alpha"), faces=[face]).image
+    return np.abs(out.astype(np.int16) - image).max(2) >= 8
+
+
+def _footprint(points: np.ndarray, moved: np.ndarray) -> set:
+    """The changed pixels lifted onto a coarse canvas (a cell about 2 photo px): cells."""
+    ys, xs = np.nonzero(moved)
+    mesh = FaceMesh(points, scale=96.0)
+    return {tuple(v) for v in np.floor(mesh.to_canvas(np.stack([xs + 0.5, ys + 0.5], 1)))
+            .astype(int)}
+
+
+def test_a_turned_photo_keeps_its_mustache_on_the_face_and_its_footprint(engine, portrait_face):
+    """The same person (the portrait, and the portrait turned 45 degrees by its mesh) with the
+    same mustache: no change beyond the turned face's silhouette, and the same footprint on the
+    canvas (where it shows on the turned face)."""
+    image, points = portrait_face
+    turned_img, turned_pts = turn_photo(image, points, 45.0)
+    flat = _painted(engine, image, points)
+    moved = _painted(engine, turned_img, turned_pts)
+    h, w = moved.shape
+    face = FaceMesh(turned_pts).silhouette((0, 0, w, h))
+    assert moved.sum() > 500
+    assert (moved & ~face).sum() <= 0.01 * moved.sum()
+    a, b = _footprint(points, flat), _footprint(turned_pts, moved)
+    # the frontal footprint where the turned face shows the canvas
+    cells = np.array(sorted(a), np.float64) + 0.5
+    a_seen = {tuple(v) for v in np.floor(cells[FaceMesh(turned_pts, scale=96.0)
+                                               .visible(cells, tol=0.5)]).astype(int)}
+    inter = len(a_seen & b)
+    assert inter / len(a_seen | b) > 0.7, (inter, len(a_seen), len(b))
+
+
+def test_a_frontal_donor_on_a_turned_face_stays_on_it(astronaut, engine, portrait_face):
+    from mustache.donor import DonorTransfer
+    from tests.conftest import paint_mustache
+
+    image, points = portrait_face
+    lm = points.copy()
+    top, lip = list(ix.UNDER_NOSE[1:-1]), list(ix.UPPER_LIP_OUTER[1:-1])
+    lm[lip, :2] += 0.3 * (lm[top, :2] - lm[lip, :2])
+    donor = paint_mustache(image, lm)
+    turned_img, turned_pts = turn_photo(image, points, 40.0)
+    with DonorTransfer(donor, detector=engine.detector, check_existing=False) as t:
+        warped, mask, (x0, y0, x1, y1) = t.patch(turned_img, turned_pts)
+    face = FaceMesh(turned_pts).silhouette((x0, y0, x1, y1))
+    assert (mask > 0).sum() > 500
+    assert mask[~face].max() == 0.0
+    # the donor's dark mustache lands on the turned lip's skin, not beside it
+    dark = (warped.astype(np.float32).mean(2) < 80) & (mask > 0.5)
+    assert dark.sum() > 200
