@@ -6,7 +6,7 @@ and 1080p, one face or two side by side, 96 frames at 24 fps. Each face is paint
 its track begins (0.3-1 s): the table gives the steady rate (the painting left out) and the
 whole run's. Model load is excluded.
 
-    .venv/bin/python benchmarks/video.py [--frames 96] [--threads N]
+    .venv/bin/python benchmarks/video.py [--frames 96] [--threads N] [--sizes 720p] [--faces 1]
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=96)
     ap.add_argument("--threads", type=int, default=None, help="torch threads")
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--faces", nargs="+", type=int, default=[1, 2], choices=[1, 2])
     args = ap.parse_args()
     import torch
 
@@ -82,8 +84,9 @@ def main() -> None:
           f"{args.frames} frames a clip, decoding and encoding included")
     print(f"{'clip':>8} {'faces':>5} {'steady f/s':>10} {'whole f/s':>9} {'painting s':>10}")
     with Mustacher(device="cpu") as m, tempfile.TemporaryDirectory() as tmp:
-        for name, size in SIZES.items():
-            for faces in (1, 2):
+        for name in args.sizes:
+            size = SIZES[name]
+            for faces in args.faces:
                 src = clip(Path(tmp) / f"{name}-{faces}.mp4", size, faces, args.frames)
                 engine = Timed(m)
                 video = VideoMustacher(engine, ApplyOptions(), rate=24.0)

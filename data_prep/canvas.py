@@ -155,12 +155,12 @@ class FaceMesh:
     def front(self) -> np.ndarray:
         """(T,) bool: the triangle faces the camera (its winding is the surface's, and it is
         not squashed to a sliver edge-on) and is on the canvas (:attr:`Canonical.flat`)."""
-        can = canonical()
-        a = _signed_area(self.xy, self.triangles)
-        c = np.abs(_signed_area(can.points, self.triangles))
-        # relative to the face's overall scale: a triangle seen edge-on covers nothing
-        k = abs(float(a.sum())) / max(float(c.sum()), 1e-12)
-        return (a > 0.02 * k * c) & can.flat
+        return _front(self.xy, self.triangles, self.area_scale)
+
+    @functools.cached_property
+    def area_scale(self) -> float:
+        """The face's area (its mesh's, as seen) per canonical unit area."""
+        return _scale2(self.xy)
 
     @functools.cached_property
     def depth_order(self) -> np.ndarray:
@@ -238,19 +238,41 @@ class FaceMesh:
         return cv2.remap(np.ascontiguousarray(canvas_image, np.float32), m[..., 0], m[..., 1],
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
-    def map_from(self, other: FaceMesh, box: tuple[int, int, int, int]
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def map_from(self, other: FaceMesh, box: tuple[int, int, int, int],
+                 only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The same face surface seen in another frame: for this face's photo ``box``, where
         each pixel centre lies in ``other``'s frame (its landmarks' pixels; the same canvas
         point through both meshes), for ``cv2.remap`` of ``other``'s image; and (h, w) bool:
-        on a visible triangle here that faces the camera there too."""
-        ids = _raster(self.xy, self.triangles, self.depth_order, box)
-        ids[ids >= 0] = np.where(other.front[ids[ids >= 0]], ids[ids >= 0], -1)
-        return _pixel_map(ids, _affines(self.xy, other.xy, self.triangles), box)
+        on a visible triangle here that faces the camera there too. ``only``: the triangle
+        ids to draw (those of a small area: a video's mustache, every frame), else all."""
+        tri = self.triangles if only is None else self.triangles[np.asarray(only)]
+        front = _front(self.xy, tri, self.area_scale) & _front(other.xy, tri, other.area_scale)
+        order = np.flatnonzero(front)
+        if self.points.shape[1] >= 3:
+            z = self.points[:, 2][tri[order]].mean(1)
+            order = order[np.argsort(-z, kind="stable")]
+        ids = _raster(self.xy, tri, order, box)
+        return _pixel_map(ids, _affines(self.xy, other.xy, tri), box)
 
     def silhouette(self, box: tuple[int, int, int, int]) -> np.ndarray:
         """(h, w) bool over the photo ``box``: pixels on the face (a front triangle)."""
         return _raster(self.xy, self.triangles, self.depth_order, box) >= 0
+
+
+def _front(xy: np.ndarray, tri: np.ndarray, scale2: float) -> np.ndarray:
+    """(T,) bool for the (T, 3) triangles ``tri`` of a face whose landmarks are ``xy`` and
+    whose area is ``scale2`` x the canonical face's: the triangle faces the camera (its winding
+    is the surface's, and it is not squashed edge-on: 2% of its canonical area at the face's
+    scale) and is on the canvas (:attr:`Canonical.flat`)."""
+    c = _signed_area(canonical().points, tri)
+    return (_signed_area(xy, tri) > 0.02 * scale2 * np.abs(c)) & (c > 0)
+
+
+def _scale2(xy: np.ndarray) -> float:
+    """This face's area per canonical area: the whole mesh's, seen (a turned face's less)."""
+    can = canonical()
+    a = float(_signed_area(xy, can.triangles).sum())
+    return abs(a) / max(float(np.abs(_signed_area(can.points, can.triangles)).sum()), 1e-12)
 
 
 def _points(p: np.ndarray) -> np.ndarray:
@@ -401,3 +423,15 @@ def face_frame(points: np.ndarray, face_cm: float = 14.0) -> FaceFrame:
     half = 0.5 * float(np.linalg.norm(xy[ix.MOUTH_CORNERS[1]] - xy[ix.MOUTH_CORNERS[0]]))
     return FaceFrame(right, down, width, s * ce, xy[0].copy(), max(half, 1.0),
                      width / (10 * face_cm), aff)
+
+
+def triangles_near(points: np.ndarray, box: tuple[int, int, int, int], pad: float = 0.0
+                   ) -> np.ndarray:
+    """(M,) ids of the mesh's triangles whose corners' box meets ``box`` (x0, y0, x1, y1),
+    grown by ``pad`` px, on a face with (478, 2+) landmarks ``points``."""
+    xy = np.asarray(points, np.float64)[:, :2]
+    c = xy[canonical().triangles]  # (T, 3, 2)
+    lo, hi = c.min(1), c.max(1)
+    x0, y0, x1, y1 = box
+    return np.flatnonzero((hi[:, 0] >= x0 - pad) & (lo[:, 0] <= x1 + pad)
+                          & (hi[:, 1] >= y0 - pad) & (lo[:, 1] <= y1 + pad))

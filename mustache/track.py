@@ -156,8 +156,9 @@ def carry(points: np.ndarray, ref: np.ndarray, anchors: np.ndarray,
     if p.shape[1] > 2:
         out[:, 2:] *= float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     left = anchors - (ref @ m[:, :2].T + m[:, 2])  # (K, 2) what the affine leaves
-    sigma = reach * float(np.ptp(ref, 0).max())
-    d2 = ((p[:, None, :2] - ref[None]) ** 2).sum(-1)  # (478, K)
+    sigma = reach * float((ref.max(0) - ref.min(0)).max())
+    xy = p[:, :2]
+    d2 = (xy * xy).sum(1)[:, None] + (ref * ref).sum(1)[None] - 2 * xy @ ref.T  # (478, K)
     w = np.exp(-d2 / (2 * sigma * sigma))
     # near an anchor its own motion; far from all of them, none (the affine alone)
     total = w.sum(1, keepdims=True)

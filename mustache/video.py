@@ -66,6 +66,7 @@ class Layer:
     hairs: int
     points: np.ndarray | None = None  # (478, 3) float64: the track's mesh when it was painted
     # (None: carried by the anchors' affine alone)
+    near: np.ndarray | None = None  # (M,) the mesh's triangles about ``box`` (drawn each frame)
 
 
 @dataclass
@@ -147,7 +148,8 @@ def paste_on_mesh(frame: np.ndarray, layer: Layer, points: np.ndarray) -> np.nda
     dx0, dy0, dx1, dy1 = max(dx0, 0), max(dy0, 0), min(dx1, w), min(dy1, h)
     if dx1 - dx0 < 2 or dy1 - dy0 < 2:
         return frame
-    where, _ = FaceMesh(points).map_from(FaceMesh(layer.points), (dx0, dy0, dx1, dy1))
+    where, _ = FaceMesh(points).map_from(FaceMesh(layer.points), (dx0, dy0, dx1, dy1),
+                                         layer.near)
     where -= np.array([x0, y0], np.float32)
     moved = cv2.remap(layer.change, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -223,7 +225,11 @@ class VideoMustacher:
             return f.note or "not painted"
         x0, y0, x1, y1 = f.region_box
         change = r.image[y0:y1, x0:x1].astype(np.float32) - rgb[y0:y1, x0:x1]
-        return Layer(t.anchors.copy(), (x0, y0, x1, y1), change, f.hairs, points.astype(np.float64))
+        from data_prep.canvas import triangles_near
+
+        pts = points.astype(np.float64)
+        near = triangles_near(pts, (x0, y0, x1, y1), 0.03 * float(np.ptp(pts[:, 0])))
+        return Layer(t.anchors.copy(), (x0, y0, x1, y1), change, f.hairs, pts, near)
 
     def _make_detector(self, shape: tuple[int, int]) -> FaceDetector:
         from data_prep.landmarks import DetectorConfig, MediaPipeDetector
