@@ -66,8 +66,11 @@ class ExistingHairConfig:
     detail_min: float = 1.45
     coherence_min: float = 0.29
     # coherence is normalised by the structure's energy: a smooth (soft, upscaled) lip has
-    # little but can be line-like, so it counts only over some fine detail (real >= 1.26)
+    # little but can be line-like, so it counts only over some fine detail (real >= 1.26);
+    # and its filters are in px, set for 450-850 px faces: on smaller ones skin reads as
+    # line-like (women's bare lips at 300 px: median 0.39), so it counts from this width
     coherence_detail: float = 1.15
+    coherence_from: float = 400.0
     # The classifier's score from which a face is skipped: with hair evidence, the usual bar
     # (mustache.pipeline.FACIAL_HAIR); a resolved lip without it needs far more confidence
     with_evidence: float = 0.5
@@ -209,8 +212,9 @@ def decide(ev: HairEvidence, config: ExistingHairConfig = ExistingHairConfig()) 
       cheeks and textured at the face's scale, else ``small_photo``."""
     c = config
     if ev.width >= c.texture_from:
-        if ev.detail >= c.detail_min or (ev.coherence >= c.coherence_min
-                                         and ev.detail >= c.coherence_detail):
+        strands = (ev.width >= c.coherence_from and ev.coherence >= c.coherence_min
+                   and ev.detail >= c.coherence_detail)
+        if ev.detail >= c.detail_min or strands:
             bar, why = c.with_evidence, "hair-scale texture on the lip"
         else:
             bar, why = c.without_evidence, "no hair-scale texture on the lip"

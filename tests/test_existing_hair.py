@@ -95,6 +95,10 @@ def test_a_resolved_lip_without_hair_texture_needs_far_more_confidence():
     smooth = decide(_ev(detail=1.2, darkness=30.0))  # darker skin, however dark: no strands
     assert not smooth.skip and smooth.bar == c.without_evidence
     assert decide(_ev(score=0.95, detail=1.2)).skip
+    # below 400 px, skin reads as line-like at the filters' px scale: detail alone counts
+    mid = decide(_ev(width=300.0, detail=1.3, coherence=0.4))
+    assert mid.bar == c.without_evidence and not mid.skip
+    assert decide(_ev(width=300.0, detail=1.6)).skip
 
 
 def test_a_small_photo_asks_for_more_confidence():
