@@ -519,6 +519,17 @@ def astronaut_in_canvas(seed: int = 0) -> Scene:
     return Scene(image, (_fixed(ASTRONAUT_FACE, ox, oy),), "field", "astronaut in canvas")
 
 
+def empty_canvas(seed: int = 0) -> Scene:
+    """:func:`astronaut_in_canvas`'s 4000x3000 background with nothing pasted: no face."""
+    import cv2
+
+    rng = np.random.default_rng([seed, 4000])
+    colour = rng.uniform(40, 220, (2, 2, 3)).astype(np.uint8)
+    image = cv2.resize(colour, (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    _noise(rng, image, 3.0)
+    return Scene(image, (), "field", "no face")
+
+
 def crowd(seed: int = 0, sources: Sources | None = None) -> Scene:
     """About 12 faces, widths 40-400 px (log-spaced), rotated up to 15 degrees, in one
     3000x2000 photo; one (about 120 px wide) cut by the border. Held-out people."""

@@ -7,9 +7,10 @@ Two searches, each with its own reach. FaceMesh's own detector is short-range (i
 and finds faces at least 0.12 of the photo's long side (``mesh_reach``: 0.15). Smaller faces, down to
 ``DetectorConfig.min_face``, are left to the full-range detector (it sees 192 px) over a
 pyramid of overlapping views of the full-resolution photo (:mod:`data_prep.views`); each face
-it finds gets the mesh on its own crop, which confirms it. The pyramid is searched coarse to
-fine (``DetectorConfig.search`` "cascade"): views inside a face already found are skipped.
-"pyramid" runs every view at once, the search of release 0.1, kept to compare. Prep, apply,
+it finds gets the mesh on its own crop, which confirms it. ``DetectorConfig.search``
+"cascade": views inside a face already found are skipped, and the finest level's views away
+from the edge run the cheaper short-range detector. "pyramid" runs every
+view with the full-range one, the search of release 0.1, kept to compare. Prep, apply,
 score and donor all find faces this way.
 """
 
@@ -89,12 +90,12 @@ class DetectorConfig:
     search_threads: int = 2  # full-range graphs run side by side (each uses one core); prep's
     # worker processes use 1
     retry_angles: tuple[float, ...] = (30.0, -30.0)  # crop turns tried when the mesh finds no face
-    fine_model: str = "short-range"  # cascade: the finest level's detector (SEARCH_MODELS): 3-4x
-    # cheaper a view than the full-range one, 1.44x more views at its reach
+    fine_model: str = "short-range"  # cascade: the finest level's detector (SEARCH_MODELS) away
+    # from the photo's edge: 3-4x cheaper a view than the full-range one, 1.44x more views
     fine_reach: float = 0.12  # ... which finds faces this share of its view or more (tune
     # scenes: 100% of faces 48-100 px at 0.12, 97% at 0.1)
-    search: str = "cascade"  # "cascade": coarse to fine, views inside a found face skipped;
-    # "pyramid": every view of every level at once (release 0.1's search, kept to compare)
+    search: str = "cascade"  # "cascade": views inside a found face skipped, the finest level
+    # by fine_model; "pyramid": every view by the full-range model (release 0.1's, to compare)
 
     def __post_init__(self):
         if not self.min_face > 0:
@@ -238,21 +239,29 @@ class MediaPipeDetector:
 
     def _cascade(self, pyramid: Pyramid, levels: list[list[View]], known: list
                  ) -> list[FaceLandmarks]:
-        """Coarse to fine, every level's answers from ``min_confidence`` confirmed by the crop
-        mesh before the next level runs, whose views inside a face found are skipped (a face of
-        their size cannot be there). The finer levels cannot be chosen from the coarser ones'
-        low-score answers: a face under 0.1 of a view gets no answer at all, not even at 0.02
-        (benchmarks/detect.py's tune scenes: 8 of 8 such faces), so every other view runs."""
+        """Every level at once (both threads busy), less the views inside a face the mesh
+        found, the finest level's views away from the photo's edge by ``fine_model``; the
+        answers of each model merged, best first, each confirmed by the crop mesh. (Coarse to
+        fine cannot choose the finer views: a face under 0.1 of a view gets no answer at all,
+        not even at 0.02 (tune scenes: 8 of 8 such faces); and the short-range model misses
+        faces cut by the edge: held-out scenes, 2 of 57 at 48-100 px when it ran there.)"""
         fine = self.config.fine_model
-        if len(levels) > 1:  # coarser copies are made from the finest: one pass over the photo
-            pyramid.scaled(min(1.0, SEARCH_MODELS[fine][1] / (levels[0][0][2] - levels[0][0][0])))
-        known, faces = list(known), []
-        for i in reversed(range(len(levels))):
-            todo = [v for v in levels[i] if not any(inside(v, k) for k in known)]
-            model = fine if i == 0 and len(levels) > 1 else "full-range"
-            faces += self._confirm(pyramid.image, self.full_range_boxes(pyramid, todo,
-                                                                        model=model), known)
-        return faces
+        h, w = pyramid.image.shape[:2]
+        todo = [[v for v in level if not any(inside(v, k) for k in known)] for level in levels]
+        runs: dict[str, list[View]] = {"full-range": [v for level in todo[1:] for v in level]}
+        if len(levels) > 1:
+            edge = [v for v in todo[0] if v[0] < 0 or v[1] < 0 or v[2] > w or v[3] > h]
+            runs["full-range"] = edge + runs["full-range"]
+            runs[fine] = [v for v in todo[0] if v not in edge]
+            side = levels[0][0][2] - levels[0][0][0]
+            for model in ("full-range", fine):  # the finest scales first: coarser copies are
+                pyramid.scaled(min(1.0, SEARCH_MODELS[model][1] / side))  # made from them
+        else:
+            runs["full-range"] = todo[0]
+        boxes = [b for model, views in runs.items()
+                 for b in self.full_range_boxes(pyramid, views, model=model)]
+        boxes.sort(key=lambda bs: -bs[1])
+        return self._confirm(pyramid.image, boxes, list(known))
 
     def _confirm(self, image: np.ndarray, boxes: list[tuple[tuple, float]], known: list,
                  tried: list | None = None) -> list[FaceLandmarks]:
