@@ -43,27 +43,29 @@ _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
 @dataclass(frozen=True)
 class ToneBand:
     """Real mustaches' tone at one face size and focus: the darker half of the mustache area's
-    L* over the skin ring's (``mustache.photo_metrics.band_tone``), 10th and 90th percentile.
-    The rendered band is held inside [lo, hi] (see :func:`hold_tone`)."""
+    L* over the skin ring's (``mustache.photo_metrics.band_tone``): 10th percentile, median
+    and 90th percentile. The rendered band is held between ``lo`` and a little past the median
+    (see :func:`hold_tone`): lighter than most real mustaches is what reads as a faint fuzz."""
 
     min_width: float  # face width (px) from which this band applies
     soft: bool  # measured on soft photos (focus blur >= HairConfig.soft_from px)
     lo: float
+    mid: float
     hi: float
 
 
-# Real mustaches' band tone, 10th-90th percentile, by face width and focus: 407 faces of the
-# labelled mustached men of ../shared/data (CelebA Mustache=1, LFW p_Mustache > 0.5, hires
-# REAL_HAIR; as they are and as web copies: upscaled 1.5-4x with JPEG, blurred, cast, dark),
-# `benchmarks/hair_quality.py --reference-only --reference-json` (README "Hair on the photos
-# people have"). Soft: focus blur >= soft_from (0.9 px). The 120-150 px sharp row had 4 faces:
-# the 40-120 px one is used there.
+# Real mustaches' band tone by face width and focus: 407 faces of the labelled mustached men
+# of ../shared/data (CelebA Mustache=1, LFW p_Mustache > 0.5, hires REAL_HAIR; as they are and
+# as web copies: upscaled 1.5-4x with JPEG, blurred, cast, dark),
+# `benchmarks/hair_quality.py --reference-only --reference-json` (README "On the photos people
+# have"). Soft: focus blur >= soft_from (0.9 px). The 120-150 px sharp row had 4 faces: the
+# 40-120 px one is used there.
 REAL_TONE: tuple[ToneBand, ...] = (
-    ToneBand(0, False, 0.46, 0.88), ToneBand(0, True, 0.22, 0.86),
-    ToneBand(120, True, 0.27, 0.81),
-    ToneBand(150, False, 0.48, 0.80), ToneBand(150, True, 0.33, 0.87),
-    ToneBand(250, False, 0.47, 0.78), ToneBand(250, True, 0.31, 0.86),
-    ToneBand(400, False, 0.45, 0.78), ToneBand(400, True, 0.36, 0.78),
+    ToneBand(0, False, 0.46, 0.72, 0.88), ToneBand(0, True, 0.22, 0.54, 0.86),
+    ToneBand(120, True, 0.27, 0.52, 0.81),
+    ToneBand(150, False, 0.48, 0.76, 0.80), ToneBand(150, True, 0.33, 0.68, 0.87),
+    ToneBand(250, False, 0.47, 0.75, 0.78), ToneBand(250, True, 0.31, 0.59, 0.86),
+    ToneBand(400, False, 0.45, 0.72, 0.78), ToneBand(400, True, 0.36, 0.70, 0.78),
 )
 
 
@@ -101,6 +103,7 @@ class HairConfig:
     # x the guide's strongest (the GAN paints a thin line over laughing mouths); 0: none
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
     tone: tuple[ToneBand, ...] = REAL_TONE  # () : no tone hold
+    tone_above: float = 0.04  # the band no lighter than the real median + this
     core: tuple[float, float] = (0.1, 0.5)  # guide darkening (share of its strongest) from
     # which roots start, and from which they are at full density
     under_dark: float = 8.0  # L* the under-layer is darker than the top strands (their shade)
@@ -684,10 +687,11 @@ def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarr
               shade: np.ndarray, noise: np.ndarray, hair: np.ndarray, band: np.ndarray,
               face_width: float, soft: bool, config: HairConfig) -> np.ndarray:
     """The palette (G, 3) with its L* moved so that the drawn band's tone (the darker half's
-    L* over the skin's, as :func:`mustache.photo_metrics.band_tone` measures it) lies in the
-    real mustaches' range for this face size and focus (``config.tone``): never a flat
-    near-black band, never fainter than real hair (only at full depth: ``--thickness`` below 1
-    asks for faint). The hair's own colour floor (``darkest``, ``lightest``) holds throughout."""
+    L* over the skin's, as :func:`mustache.photo_metrics.band_tone` measures it) lies where
+    real mustaches' does for this face size and focus (``config.tone``): from their 10th
+    percentile to ``tone_above`` past their median. Never a flat near-black band, never
+    fainter than most real hair (only at full depth: ``--thickness`` below 1 asks for faint).
+    The hair's own colour floor (``darkest``, ``lightest_lock``) holds throughout."""
     from mustache.haircolor import lab_to_rgb, rgb_to_lab
 
     band_rows = tone_band(face_width, soft, config)
@@ -711,7 +715,7 @@ def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarr
         lum = rgb_to_lab(px)[:, 0]
         return float(np.median(lum[lum <= np.median(lum)])) / max(skin_l, 1.0)
 
-    lo, hi = band_rows.lo + 0.02, band_rows.hi - 0.02
+    lo, hi = band_rows.lo + 0.02, min(band_rows.hi - 0.02, band_rows.mid + config.tone_above)
     if config.depth < HairConfig.depth:
         hi = math.inf  # asked to be faint
     shift, r = 0.0, ratio(0.0)
