@@ -40,6 +40,8 @@ from data_prep.views import (  # noqa: F401  (views_pixels: this module's API)
 SEARCHES = ("cascade", "pyramid")
 # the search's detectors: model_selection of mp.solutions.face_detection, and its input side
 SEARCH_MODELS = {"full-range": (1, FULL_RANGE_INPUT), "short-range": (0, 128)}
+# a view's cost in full-range views (measured 0.22-0.5 on 2 cores, interleaved)
+VIEW_COST = {"full-range": 1.0, "short-range": 0.35}
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,9 +213,14 @@ class MediaPipeDetector:
             if k < 1 and (face.box[2] - face.box[0]) * k < self.config.refine_below:
                 face = self.detect_in_box(image, face.box, score=s) or face
             faces.append(face)
-        cascade = self.config.search == "cascade"
-        levels = _views.search_levels(image.shape[:2], self.config,
-                                      self.config.fine_reach if cascade else None)
+        levels = search_levels(image.shape[:2], self.config)
+        cascade = self.config.search == "cascade" and len(levels) > 1
+        if cascade:  # where the edge views (full-range) are most of the finest level, as in
+            # photos up to about 2 MP, release 0.1's geometry costs less: keep it there
+            fine = _views.search_levels(image.shape[:2], self.config, self.config.fine_reach)
+            cascade = _cascade_cost(fine, image.shape[:2], self.config) < _cascade_cost(
+                levels, image.shape[:2], self.config, mixed=False)
+            levels = fine if cascade else levels
         if not levels and not faces:  # a turned or cut face the mesh missed
             h, w = image.shape[:2]
             pad = int(round(self.config.overlap / 2 * max(h, w)))
@@ -428,3 +435,15 @@ def _holds(view: View, box) -> bool:
     """Whether the centre of (x0, y0, x1, y1) ``box`` lies in ``view``."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return view[0] <= cx < view[2] and view[1] <= cy < view[3]
+
+
+def _cascade_cost(levels: list[list[View]], shape: tuple[int, int], config: DetectorConfig,
+                  mixed: bool = True) -> float:
+    """The search's cost in full-range views: with ``mixed``, the finest level's views away
+    from the photo's edge cost a ``config.fine_model`` view each."""
+    h, w = shape
+    n = sum(len(level) for level in levels)
+    if not mixed or len(levels) < 2:
+        return float(n)
+    inner = sum(1 for v in levels[0] if v[0] >= 0 and v[1] >= 0 and v[2] <= w and v[3] <= h)
+    return n - inner * (1 - VIEW_COST[config.fine_model])

@@ -218,3 +218,13 @@ def test_a_crowd_of_twelve_and_the_named_cases_are_found(detector, tmp_path):
     for scene in scenes:
         r = run_scene(detector, scene)
         assert all(m is not None for m in r.matched) and r.false == 0, (scene.name, r.matched)
+
+
+def test_empty_canvas_is_the_canvas_without_a_face():
+    from benchmarks.scenes import empty_canvas
+
+    empty, one = empty_canvas(), astronaut_in_canvas()
+    assert empty.image.shape == one.image.shape == (3000, 4000, 3) and empty.faces == ()
+    x0, y0, x1, y1 = (int(v) for v in one.faces[0].box)
+    same = np.all(empty.image == one.image, axis=2)
+    assert same.mean() > 0.97 and not same[y0:y1, x0:x1].any()  # only the paste differs
