@@ -34,6 +34,7 @@ class RegionConfig:
     lift: float = 0.03  # extra room above the under-nose line (x eye distance)
     grow: float = 0.04  # outward dilation of the whole polygon (x eye distance)
     feather: float = 0.03  # soft edge width (x eye distance), Gaussian sigma
+    cut_feather: float = 0.012  # the lower edge's soft width (x eye distance), Gaussian sigma
     canvas_lip: float = 0.05  # on the canvas: the lower edge, a share of the upper vermilion
     # from its outer edge (nothing below it: hair overhangs the lip from above, as real ones)
 
@@ -154,7 +155,9 @@ def canvas_region(config: RegionConfig = RegionConfig(), scale: float = 512.0
     above = np.concatenate([cut, [[cut[-1, 0] + drop[-1], lo], [x1 + pad, lo],
                                   [x1 + pad, y0 - pad], [x0 - pad, y0 - pad], [x0 - pad, lo],
                                   [cut[0, 0] - drop[0], lo]]])
-    mask *= polygon_mask(above - [x0, y0], shape)
+    # a narrow feather on the cut: hairs thin out over it, tip by tip, instead of ending on a
+    # ruled line
+    mask *= polygon_mask(above - [x0, y0], shape, feather=config.cut_feather * d)
     # nor on the lower lip, which the droop beside the corners would touch (grown 1 px)
     lower = np.concatenate([can[list(ix.LOWER_LIP_OUTER)], can[list(LOWER_LIP_INNER)][::-1]])
     mask *= 1 - np.clip(polygon_mask(lower - [x0, y0], shape, feather=1.0) * 4, 0, 1)

@@ -72,8 +72,8 @@ REAL_TONE: tuple[ToneBand, ...] = (
 @dataclass(frozen=True)
 class HairConfig:
     face_cm: float = 14.0  # a face's width (landmarks 234-454) in cm: sets the hairs' scale
-    depth: float = 2.6  # optical depth of the hair at the mustache's core (hair area per skin
-    # area x opacity): 1 - exp(-2.6) = 93% covered, the skin barely showing through as on real
+    depth: float = 3.0  # optical depth of the hair at the mustache's core (hair area per skin
+    # area x opacity): 1 - exp(-3) = 95% covered, the skin barely showing through as on real
     # mustaches; the hair count is whatever reaches it with hairs of these widths and lengths
     under_share: float = 0.55  # the short, dense under-layer's share of that depth
     opacity: float = 0.7  # one hair's own opacity over a pixel it fully covers: 1 - exp(-1)
@@ -103,16 +103,16 @@ class HairConfig:
     # x the guide's strongest (the GAN paints a thin line over laughing mouths); 0: none
     groups: int = 4  # hair colours drawn (quantiles of the person's hair colours)
     tone: tuple[ToneBand, ...] = REAL_TONE  # () : no tone hold
-    tone_above: float = 0.04  # the band no lighter than the real median + this
+    tone_above: float = 0.0  # the band no lighter than the real median + this
     core: tuple[float, float] = (0.1, 0.5)  # guide darkening (share of its strongest) from
     # which roots start, and from which they are at full density
-    under_dark: float = 8.0  # L* the under-layer is darker than the top strands (their shade)
+    under_dark: float = 6.0  # L* the under-layer is darker than the top strands (their shade)
     fray: float = 0.6  # how far the outline wanders, in shares of the guide's strongest
     tint_spread: float = 6.0  # L* the palette's colours may differ from the hair's core
     lock_mm: float = 2.5  # the size of a lock's patch of one tone
     lock_contrast: float = 0.3  # sd of the lock field (0-1 spans the palette's tones)
     lock_tone: float = 0.7  # share of a lock's hairs that take its guide's colour
-    lock_spread: float = 14.0  # L* spread between the palette's colours: locks of distinct
+    lock_spread: float = 10.0  # L* spread between the palette's colours: locks of distinct
     # tone are what makes a mustache textured, not flat, once hairs are finer than pixels
     lock_length: float = 0.2  # lock-to-lock spread of length (a ragged, not a ruled, edge)
     # soft photos (focus blur from soft_from to soft_full px): hairs gather into bigger locks
