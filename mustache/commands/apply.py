@@ -31,8 +31,8 @@ def apply(
     curl: Annotated[float, typer.Option(help="Curl, x the style's [0-4].")] = 1.0,
     force: Annotated[bool, typer.Option(help="Also paint faces that already have a mustache or beard (left unchanged by default).")] = False,
     hair: Annotated[bool, typer.Option("--hair/--no-hair", help="Draw single hairs at the photo's resolution (--no-hair: the model's window-sized change only).")] = True,
-    min_face: Annotated[float, typer.Option(help="Find and paint faces at least this wide (px). Finding small faces in a large photo costs time: about 0.13 s a megapixel for 40 px; at 0.15 of the photo's long side or more only the quick pass runs.")] = 40.0,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    min_face: Annotated[float, typer.Option(help="Find and paint faces at least this wide (px). Finding small faces in a large photo costs time: about 0.1 s a megapixel for 40 px on 2 cores; at 0.15 of the photo's long side or more only the quick pass runs.")] = 40.0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda. With the shipped model, auto and cpu run its ONNX export on OpenCV (no torch to load); cuda runs torch.")] = "auto",
     cluster: Annotated[str | None, typer.Option(help="A folder on Dask: 'local' (one worker a core here) or a scheduler address, tcp://host:8786 (workers must see the same paths). Needs mustache[cluster].")] = None,
 ) -> None:
     """Put a mustache on every face: the model (or --donor) says where and how dense, single
