@@ -184,19 +184,22 @@ def measure(detectors: list, scenes, on_result=None) -> list[Summary]:
     return out
 
 
-def named_cases(detector, sources) -> list[str]:
-    """The fixed cases, one line each: photos with 0, 1, 4 and 12 faces."""
+def named_cases(detectors: list, sources) -> list[list[str]]:
+    """The fixed cases (photos with 0, 1, 4 and 12 faces), one line each, per detector; each
+    case runs on every detector in turn (interleaved, as the scenes are)."""
     from benchmarks.scenes import astronaut_in_canvas, crowd, empty_canvas, tiled_astronauts
 
-    out = []
+    out: list[list[str]] = [[] for _ in detectors]
     for scene in (empty_canvas(), tiled_astronauts(), astronaut_in_canvas(), crowd(0, sources)):
-        r = run_scene(detector, scene)
         h, w = scene.image.shape[:2]
-        k = sum(m is not None for m in r.matched)
         n = len(scene.faces)
-        what = ("found" if k else "missed") if n == 1 else f"{k} of {n}"
-        out.append(f"  {scene.name + f' ({w}x{h})':34s} {what:8s} false {r.false}, "
-                   f"{1000 * r.seconds:.0f} ms, {1000 * r.seconds / (w * h / 1e6):.0f} ms/MP")
+        for lines, detector in zip(out, detectors, strict=True):
+            r = run_scene(detector, scene)
+            k = sum(m is not None for m in r.matched)
+            what = ("found" if k else "missed") if n == 1 else f"{k} of {n}"
+            lines.append(f"  {scene.name + f' ({w}x{h})':34s} {what:8s} false {r.false}, "
+                         f"{1000 * r.seconds:.0f} ms, {1000 * r.seconds / (w * h / 1e6):.0f} "
+                         f"ms/MP")
     return out
 
 
@@ -308,12 +311,13 @@ def main() -> None:
                                 lambda i, r: [h(i, r) for h in hooks])
             print(f"faces: {summaries[0].all.total} in {summaries[0].scenes} scenes")
             base = sum(summaries[0].seconds)
-            for (m, search), det, summary in zip(runs, dets, summaries, strict=True):
+            cases = named_cases(dets, sources)
+            for (m, search), summary, lines in zip(runs, summaries, cases, strict=True):
                 print(f"\n== {search}, min_face {m:g} px: time {sum(summary.seconds) / base:.2f}x "
                       f"the first")
                 print("\n".join(summary.lines()))
                 print("named cases:")
-                print("\n".join(named_cases(det, sources)))
+                print("\n".join(lines))
         finally:
             for det in dets:
                 det.close()

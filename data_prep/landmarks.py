@@ -7,11 +7,11 @@ Two searches, each with its own reach. FaceMesh's own detector is short-range (i
 and finds faces at least 0.12 of the photo's long side (``mesh_reach``: 0.15). Smaller faces, down to
 ``DetectorConfig.min_face``, are left to the full-range detector (it sees 192 px) over a
 pyramid of overlapping views of the full-resolution photo (:mod:`data_prep.views`); each face
-it finds gets the mesh on its own crop, which confirms it. ``DetectorConfig.search``
-"cascade": views inside a face already found are skipped, and the finest level's views away
-from the edge run the cheaper short-range detector. "pyramid" runs every
-view with the full-range one, the search of release 0.1, kept to compare. Prep, apply,
-score and donor all find faces this way.
+it finds gets the mesh on its own crop, which confirms it (``crop_confidence``). The default
+search (``DetectorConfig.search`` "pyramid") runs every view with the full-range detector;
+"cascade" skips views inside a face already found and runs the finest level's views away from
+the edge with the cheaper short-range detector: measured, it does not pay (see the field).
+Prep, apply, score and donor all find faces this way.
 """
 
 from __future__ import annotations
@@ -96,8 +96,11 @@ class DetectorConfig:
     # from the photo's edge: 3-4x cheaper a view than the full-range one, 1.44x more views
     fine_reach: float = 0.12  # ... which finds faces this share of its view or more (tune
     # scenes: 100% of faces 48-100 px at 0.12, 97% at 0.1)
-    search: str = "cascade"  # "cascade": views inside a found face skipped, the finest level
-    # by fine_model; "pyramid": every view by the full-range model (release 0.1's, to compare)
+    search: str = "pyramid"  # "pyramid": every view by the full-range model (release 0.1's);
+    # "cascade": views inside a found face skipped, the finest level by fine_model where that
+    # costs less. Measured interleaved on 2 cores: 0.79-0.91x the time on the held-out scenes,
+    # 0.93-1.07x on the named 1-12 MP photos, recall 98.8% vs 99.4%: it does not pay
+    # (benchmarks/detect.py)
 
     def __post_init__(self):
         if not self.min_face > 0:
