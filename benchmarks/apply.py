@@ -147,9 +147,9 @@ def main() -> None:
 
         # the face search's reach sets its cost: the default (faces from 40 px) beside the
         # quick pass alone (a reach of 160 px: at 1024 px only the mesh's own pass runs), and
-        # the default search beside release 0.1's (every view of the pyramid, full-range)
+        # the default search (every view of the pyramid, full-range) beside the cascade
         with Mustacher(path, "cpu") as m, MediaPipeDetector(DetectorConfig(min_face=160)) as quick, \
-                MediaPipeDetector(DetectorConfig(search="pyramid")) as old:
+                MediaPipeDetector(DetectorConfig(search="cascade")) as old:
             opts = ApplyOptions(seed=0)
             print(f"{'photo':30s} {'faces':>5s} {'landmarks':>9s} {'check':>6s} {'generator':>9s} "
                   f"{'warp':>6s} {'colour':>6s} {'hair':>6s} {'blend':>6s} {'total':>7s}  ms (median of "
@@ -176,7 +176,7 @@ def main() -> None:
                     new_t.append(_timed(m.detect, im))
                     old_t.append(_timed(old.detect, im))
                 a, b = statistics.median(new_t), statistics.median(old_t)
-                line += (f"   landmarks {a:.1f} vs release 0.1's search {b:.1f} ({a / b:.2f}x, "
+                line += (f"   landmarks {a:.1f} vs the cascade search {b:.1f} ({b / a:.2f}x, "
                          f"{n_old} faces)")
                 if args.unfolded:  # the same photo, interleaved, so load drifts hit both alike
                     from mustache.models import generator
