@@ -211,3 +211,9 @@ class LazyScorer:
         if self._scorer is not None:
             self._scorer.close()
             self._scorer = None
+
+    def __enter__(self) -> LazyScorer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
