@@ -574,7 +574,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     band = (dens > 0.2) & (alpha_all > 0.05)
     planes = np.ascontiguousarray(np.moveaxis(base, -1, 0))  # (3, h, w)
     pal = hold_tone(pal, skin, planes, wts, shade, noise, hair, band, frame.width, soft > 0.5,
-                    config)
+                    config, faint_ok=colour.chosen)
     out = np.moveaxis(_composite(planes, wts, shade, noise, hair, pal), 0, -1)
     return HairResult(out, alpha_all.astype(np.float32), len(both), s)
 
@@ -685,12 +685,14 @@ def _composite(base: np.ndarray, wts: np.ndarray, shade: np.ndarray, noise: np.n
 
 def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarray,
               shade: np.ndarray, noise: np.ndarray, hair: np.ndarray, band: np.ndarray,
-              face_width: float, soft: bool, config: HairConfig) -> np.ndarray:
+              face_width: float, soft: bool, config: HairConfig, faint_ok: bool = False
+              ) -> np.ndarray:
     """The palette (G, 3) with its L* moved so that the drawn band's tone (the darker half's
     L* over the skin's, as :func:`mustache.photo_metrics.band_tone` measures it) lies where
     real mustaches' does for this face size and focus (``config.tone``): from their 10th
     percentile to ``tone_above`` past their median. Never a flat near-black band, never
-    fainter than most real hair (only at full depth: ``--thickness`` below 1 asks for faint).
+    fainter than most real hair (only at full depth: ``--thickness`` below 1 asks for faint;
+    ``faint_ok``: a colour the user named keeps its lightness).
     The hair's own colour floor (``darkest``, ``lightest_lock``) holds throughout."""
     from mustache.haircolor import lab_to_rgb, rgb_to_lab
 
@@ -716,8 +718,8 @@ def hold_tone(pal: np.ndarray, skin: np.ndarray, base: np.ndarray, wts: np.ndarr
         return float(np.median(lum[lum <= np.median(lum)])) / max(skin_l, 1.0)
 
     lo, hi = band_rows.lo + 0.02, min(band_rows.hi - 0.02, band_rows.mid + config.tone_above)
-    if config.depth < HairConfig.depth:
-        hi = math.inf  # asked to be faint
+    if faint_ok or config.depth < HairConfig.depth:
+        hi = math.inf  # asked to be faint, or for a light colour by name
     shift, r = 0.0, ratio(0.0)
     for _ in range(3):  # ratio grows about linearly with the L* shift: secant steps
         if lo <= r <= hi:

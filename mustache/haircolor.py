@@ -63,6 +63,8 @@ class HairColour:
     base: np.ndarray  # (3,) float32 RGB 0-255: the typical hair's core colour
     samples: np.ndarray  # (M, 3) float32 RGB 0-255, M >= 1: colours to draw single hairs from
     source: str  # where it came from: "eyebrows", "eyebrows (light: ...)", "color black", ...
+    chosen: bool = False  # named by the user (--color): its lightness is kept, not held to
+    # real mustaches' median tone (a blonde asked for stays blonde)
 
     def __post_init__(self):
         if self.base.shape != (3,) or self.samples.ndim != 2 or self.samples.shape[1] != 3 \
@@ -253,7 +255,8 @@ def named_colour(spec: str) -> HairColour:
     ``base`` is exactly the named (or given) RGB; ``source`` is "color <name>"."""
     name, rgb = _parse(spec)
     samples = lab_to_rgb(_variation(rgb_to_lab(rgb)))
-    return HairColour(rgb.astype(np.float32), samples.astype(np.float32), f"color {name}")
+    return HairColour(rgb.astype(np.float32), samples.astype(np.float32), f"color {name}",
+                      chosen=True)
 
 
 def fallback_colour(reason: str) -> HairColour:
