@@ -301,17 +301,32 @@ class PhotoRunner(Protocol):
 
 
 # --- parallel workers: one detector per process ------------------------------------------
-# a spawned worker's own state, set once by the pool's initializer (the only way to give each
-# process its detector); never used in the driving process
+class PrepWorker:
+    """A worker's MediaPipe detector and the run's job: ``PrepJob.run`` for each photo. The
+    one worker both runners build: this module's process pool and ``data_prep.cluster``'s."""
+
+    def __init__(self, job: PrepJob):
+        self.job = job
+        self.detector = MediaPipeDetector(job.config.detector)
+
+    def __call__(self, rel: str) -> PhotoResult | None:
+        return self.job.run(self.detector, rel)
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+# a spawned worker's own PrepWorker, set once by the pool's initializer (the only way to give
+# each process its detector); never used in the driving process
 _worker: dict = {}
 
 
 def _init_worker(job: PrepJob):
-    _worker.update(job=job, detector=MediaPipeDetector(job.config.detector))
+    _worker["prep"] = PrepWorker(job)
 
 
 def _work(rel):
-    return _worker["job"].run(_worker["detector"], rel)
+    return _worker["prep"](rel)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from data_prep.build import PhotoResult, PrepJob
+from data_prep.build import PhotoResult, PrepJob, PrepWorker
 
 
 class ClusterError(ValueError):
@@ -50,22 +50,6 @@ class PhotoWorker(Protocol):
     def __call__(self, item: Any) -> Any: ...
 
     def close(self) -> None: ...
-
-
-class PrepWorker:
-    """A worker's MediaPipe detector and the run's job: ``PrepJob.run`` for each photo."""
-
-    def __init__(self, job: PrepJob):
-        from data_prep.landmarks import MediaPipeDetector
-
-        self.job = job
-        self.detector = MediaPipeDetector(job.config.detector)
-
-    def __call__(self, rel: str) -> PhotoResult | None:
-        return self.job.run(self.detector, rel)
-
-    def close(self) -> None:
-        self.detector.close()
 
 
 class _Holder(WorkerPlugin):

@@ -15,116 +15,24 @@ result. Nothing outside the region's mask changes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mustache.blend import CLONE_MODES
 from mustache.errors import BadInput
-from mustache.styles import NATURAL, Style
+from mustache.options import (  # noqa: F401 (re-exported: `from mustache.apply import ...`)
+    ApplyOptions,
+    ApplyResult,
+    Engine,
+    FaceResult,
+    skip_reason,
+)
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector, FaceLandmarks
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "default.pt"
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    seed: int = 0  # noise seed: the same seed gives the same mustache, hair for hair
-    strength: float = 1.0  # the share of the change kept: 0 the photo as it is, 1 all of it
-    clone: str = "normal"  # "normal" | "mixed" | "alpha" (see mustache.blend)
-    faces: tuple[int, ...] | None = None  # face indices to change (largest first); None = all
-    label: int = 1  # 1 mustache, 0 clean (remove one)
-    min_face: float = 40.0  # faces narrower than this (photo px) are skipped
-    color: str | None = None  # hair colour name or #rrggbb (mustache.haircolor); None: eyebrows
-    force: bool = False  # paint faces that already have facial hair too
-    hair: bool = True  # draw single hairs at the photo's resolution (mustache.hair)
-    style: Style = NATURAL  # the mustache's shape and hair flow (mustache.styles.STYLES)
-    length: float = 1.0  # x the style's hair length
-    thickness: float = 1.0  # x the style's hair density
-    curl: float = 1.0  # x the style's curl
-
-    def __post_init__(self):
-        if not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength must be in [0, 1], got {self.strength}")
-        if self.clone not in CLONE_MODES:
-            raise ValueError(f"clone must be one of {CLONE_MODES}, got {self.clone!r}")
-        if not self.min_face > 0:
-            raise ValueError(f"min_face must be > 0 px, got {self.min_face}")
-        if self.label not in (0, 1):
-            raise ValueError(f"label must be 0 or 1, got {self.label}")
-        if not isinstance(self.style, Style):
-            raise ValueError(f"style must be a mustache.styles.Style, got {self.style!r}")
-        for name, v in (("length", self.length), ("thickness", self.thickness),
-                        ("curl", self.curl)):
-            if not (0.0 < v <= 4.0 if name == "length" else 0.0 <= v <= 4.0):
-                raise ValueError(f"{name} must be in {'(0' if name == 'length' else '[0'}, 4], "
-                                 f"got {v}")
-        if isinstance(self.faces, int):  # one index is a fine way to say one face
-            object.__setattr__(self, "faces", (self.faces,))
-        if self.color is not None:
-            from mustache.haircolor import named_colour
-
-            named_colour(self.color)  # ValueError naming the colour and the choices
-
-    def wants(self, index: int) -> bool:
-        return self.faces is None or index in self.faces
-
-
-@dataclass(frozen=True, eq=False)
-class FaceResult:
-    index: int  # face index in the photo, largest first
-    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) face box, photo px
-    blended: bool  # False when the face was skipped
-    note: str | None = None  # why it was skipped
-    score: float | None = None  # detector confidence
-    landmarks: np.ndarray | None = None  # (478, 2) float32 photo px
-    region_box: tuple[int, int, int, int] | None = None  # photo box that was blended (clipped)
-    mustache_before: float | None = None  # the classifier's mustache score before editing
-    hairs: int = 0  # single hairs drawn at the photo's resolution
-    colour: str | None = None  # where the hair colour came from ("eyebrows", "color brown", ...)
-
-    def to_dict(self) -> dict:
-        d = {"index": self.index, "box": [round(float(v), 1) for v in self.box],
-             "blended": self.blended, "note": self.note,
-             "score": None if self.score is None else round(float(self.score), 4),
-             "region_box": None if self.region_box is None else list(self.region_box),
-             "mustache_before": None if self.mustache_before is None
-             else round(float(self.mustache_before), 4),
-             "hairs": int(self.hairs), "colour": self.colour}
-        if self.landmarks is not None:
-            d["landmarks"] = np.round(np.asarray(self.landmarks, np.float64)[:, :2], 1).tolist()
-        return d
-
-
-@dataclass(frozen=True, eq=False)
-class ApplyResult:
-    image: np.ndarray  # (H, W, 3) uint8 RGB, same size as the input
-    faces: tuple[FaceResult, ...] = field(default_factory=tuple)
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def blended(self) -> int:
-        """How many faces were changed."""
-        return sum(f.blended for f in self.faces)
-
-    def to_dict(self) -> dict:
-        return {"size": [int(self.image.shape[1]), int(self.image.shape[0])],
-                "faces": [f.to_dict() for f in self.faces], "warnings": list(self.warnings)}
-
-
-class Engine(Protocol):
-    """What the `apply` command and evaluation run: :class:`Mustacher` or
-    :class:`mustache.donor.DonorTransfer`."""
-
-    def apply(self, image_or_path, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
-        """A mustache on every face of an RGB uint8 (H, W, 3) image or a path."""
-        ...
-
-    def close(self) -> None: ...
 
 
 def as_rgb(image_or_path) -> np.ndarray:
@@ -179,18 +87,6 @@ def shipped_scorer():
     from mustache.runtime import LazyScorer
 
     return LazyScorer(CLASSIFIER) if CLASSIFIER.is_file() else None
-
-
-def skip_reason(index: int, face, options: ApplyOptions) -> str | None:
-    """Why face ``index`` (a FaceLandmarks) gets no mustache under ``options``, or None."""
-    width = face.box[2] - face.box[0]
-    if not options.wants(index):
-        return "not selected"
-    if width < options.min_face:
-        return f"face too small ({width:.0f} px wide, min {options.min_face:.0f})"
-    if options.strength == 0:
-        return "strength 0"
-    return None
 
 
 class Mustacher:
@@ -271,6 +167,7 @@ class Mustacher:
     def paint(self, image: np.ndarray, faces, options: ApplyOptions) -> list:
         """The :class:`mustache.pipeline.Painter` of the GAN: every face's window through the
         generator at once, its change warped back over the region's photo box."""
+        from mustache.options import Skip, Skipped
         from mustache.pipeline import Painted
 
         out: list = [None] * len(faces)
@@ -279,12 +176,13 @@ class Mustacher:
             try:
                 todo.append((i, self.window(image, f.points)))
             except ValueError as e:  # degenerate landmarks
-                out[i] = f"cannot align the face ({e})"
+                out[i] = Skipped(Skip.UNALIGNED, f"cannot align the face ({e})")
         if todo:
             deltas = self.generate([w for _, w in todo], options)
             for (i, (region, _)), delta in zip(todo, deltas, strict=True):
                 change, mask, box = self.unwarp_change(image.shape[:2], region, delta)
-                out[i] = "region outside the photo" if box is None else Painted(box, change, mask)
+                out[i] = (Skipped(Skip.OUTSIDE, "region outside the photo") if box is None
+                          else Painted(box, change, mask))
         return out
 
     def window(self, image: np.ndarray, points: np.ndarray):

@@ -14,7 +14,7 @@ from mustache.errors import BadInput, WorkFailed
 
 if TYPE_CHECKING:
     from data_prep.cluster import Cluster
-    from mustache.apply import ApplyOptions
+    from mustache.options import ApplyOptions
 
 
 @contextmanager
@@ -38,7 +38,7 @@ def open_cluster(address: str, workers: int) -> Iterator[Cluster]:
 
 @dataclass(frozen=True)
 class EngineSpec:
-    """How to build `apply`'s engine on a worker (the arguments of ``commands.apply._engine``)."""
+    """How to build `apply`'s engine on a worker (the arguments of :func:`mustache.files.make_engine`)."""
 
     model: Path | None
     device: str
@@ -52,17 +52,17 @@ class FolderWorker:
     into its target and returns the photo's report (or its error)."""
 
     def __init__(self, spec: EngineSpec, options: ApplyOptions, compare: bool):
-        from mustache.commands.apply import _engine
+        from mustache.files import make_engine
 
-        self.engine = _engine(spec.model, spec.device, spec.donor, spec.donor_face,
+        self.engine = make_engine(spec.model, spec.device, spec.donor, spec.donor_face,
                               spec.min_face)
         self.options, self.compare = options, compare
 
     def __call__(self, job: tuple[Path, Path]) -> dict:
-        from mustache.commands.apply import _photo
+        from mustache.files import paint_file_report
 
         src, dst = job
-        return _photo(self.engine, src, dst, self.options, self.compare)
+        return paint_file_report(self.engine, src, dst, self.options, self.compare)
 
     def close(self) -> None:
         self.engine.close()

@@ -26,8 +26,9 @@ import numpy as np
 from data_prep import indices as ix
 from data_prep.landmarks import FaceDetector, box_iou
 from data_prep.region import RegionConfig, polygon_mask, region_polygon
-from mustache.apply import ApplyOptions, ApplyResult, as_rgb
+from mustache.apply import as_rgb
 from mustache.errors import BadInput
+from mustache.options import ApplyOptions, ApplyResult
 
 # Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
 # upper-lip contours, the lower lip (the region droops beside the mouth corners), cheeks

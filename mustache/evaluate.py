@@ -21,7 +21,7 @@ import torch
 from data_prep import indices as ix
 
 if TYPE_CHECKING:
-    from mustache.apply import ApplyResult
+    from mustache.options import ApplyResult
 
 # Lip landmarks (MediaPipe FACEMESH_LIPS): a mustache may cover or reshape them.
 LIPS = frozenset(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER + ix.LOWER_LIP_OUTER
@@ -261,7 +261,8 @@ def evaluate(model: str | Path, dataset: str | Path, scorer, photo_dirs: Sequenc
     records = read_manifest(dataset)
     held = heldout_clean(records, holdout)[: config.max_faces]
     if not held:
-        raise BadInput(f"{dataset}: no held-out clean faces (holdout {holdout})")
+        why = " (the run held nobody out: pass --holdout)" if holdout == 0 else ""
+        raise BadInput(f"{dataset}: no held-out clean faces (holdout {holdout}){why}")
     data = load_windows(dataset, held)
     s = generator.config.size
     if data.windows.shape[1] != s or scorer.size != s:

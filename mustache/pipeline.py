@@ -19,9 +19,9 @@ from typing import Protocol
 
 import numpy as np
 
-from mustache.apply import ApplyOptions, ApplyResult, FaceResult, skip_reason
 from mustache.hair import Flow, HairConfig
 from mustache.haircolor import HairColour
+from mustache.options import ApplyOptions, ApplyResult, FaceResult, Skip, Skipped, skip_reason
 
 FACIAL_HAIR = 0.5  # the classifier's usual bar; mustache.existing_hair raises it without hair evidence
 
@@ -38,10 +38,11 @@ class Painted:
 
 class Painter(Protocol):
     """Paints the mustache of each face: ``faces`` are ``FaceLandmarks`` of ``image`` (RGB
-    uint8 (H, W, 3)); one :class:`Painted`, or a reason (str) it cannot, per face."""
+    uint8 (H, W, 3)); one :class:`Painted`, or why it cannot (a :class:`Skipped`, or a note:
+    :attr:`Skip.PAINTER`), per face."""
 
     def paint(self, image: np.ndarray, faces: Sequence, options: ApplyOptions
-              ) -> list[Painted | str]: ...
+              ) -> list[Painted | Skipped | str]: ...
 
 
 class FaceScorer(Protocol):
@@ -140,11 +141,11 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
     for i, f in enumerate(faces):
         base = dict(index=i, box=tuple(float(v) for v in f.box), score=float(f.score),
                     landmarks=np.asarray(f.points, np.float32)[:, :2])
-        note = skip_reason(i, f, options)
-        if note is None:
+        skip = skip_reason(i, f, options)
+        if skip is None:
             todo.append((i, f, base))
         else:
-            results[i] = FaceResult(**base, blended=False, note=note)
+            results[i] = FaceResult(**base, blended=False, note=skip.note, reason=skip.reason)
     before: dict[int, float] = {}
     if scorer is not None and todo and options.label == 1:
         from mustache.existing_hair import decide, hair_evidence
@@ -157,7 +158,7 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
             before[i] = d.score
             if d.skip and not options.force:
                 results[i] = FaceResult(**base, blended=False, mustache_before=d.score,
-                                        note=d.note())
+                                        note=d.note(), reason=Skip.HAS_HAIR)
             else:
                 keep.append((i, f, base))
         todo = keep
@@ -165,8 +166,10 @@ def run_faces(image: np.ndarray, faces: Sequence, painter: Painter, options: App
     if todo:
         painted = painter.paint(image, [f for _, f, _ in todo], options)
         for (i, f, base), p in zip(todo, painted, strict=True):
-            if isinstance(p, str):
-                results[i] = FaceResult(**base, blended=False, note=p, mustache_before=before.get(i))
+            if not isinstance(p, Painted):
+                skip = p if isinstance(p, Skipped) else Skipped(Skip.PAINTER, p)
+                results[i] = FaceResult(**base, blended=False, note=skip.note, reason=skip.reason,
+                                        mustache_before=before.get(i))
                 continue
             p, flow = styled(image.shape[:2], f.points, p, options, hair)
             patch, alpha, strands, source = paint_face(image, f.points, p, options, i, hair, flow,

@@ -30,14 +30,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from mustache.apply import ApplyOptions, ApplyResult
+from mustache.options import PASSING, ApplyOptions, ApplyResult, Skip, Skipped
 from mustache.track import TrackConfig, carry
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector
     from mustache.track import Track
 
-RETRY = ("face too small", "cannot align", "region outside")  # notes a later frame may cure
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ class VideoMustacher:
         self.engine, self.options, self.config, self.rate = engine, options, config, rate
         self._detector, self._own = detector, detector is None
         self._tracker = None
-        self.layers: dict[int, Layer | str] = {}
+        self.layers: dict[int, Layer | Skipped] = {}
         self.log: dict[int, FaceLog] = {}
         self.frames = 0
 
@@ -194,13 +193,13 @@ class VideoMustacher:
         out = rgb.copy()
         for t in tracks:
             layer = self.layers.get(t.id)
-            if layer is None or (isinstance(layer, str) and t.fresh is not None
-                                 and layer.startswith(RETRY)):
+            if layer is None or (isinstance(layer, Skipped) and t.fresh is not None
+                                 and layer.reason in PASSING):
                 layer = self.layers[t.id] = self._paint(rgb, t)
             log = self.log.setdefault(t.id, FaceLog(t.id, self.frames, self.frames))
             log.last = self.frames
-            if isinstance(layer, str):
-                log.note = layer
+            if isinstance(layer, Skipped):
+                log.note = layer.note
                 continue
             log.note, log.hairs = None, layer.hairs
             log.painted += 1
@@ -211,8 +210,8 @@ class VideoMustacher:
         self.frames += 1
         return out
 
-    def _paint(self, rgb: np.ndarray, t: Track) -> Layer | str:
-        """Paint track ``t``'s face in this frame -> its Layer, or why not (a note)."""
+    def _paint(self, rgb: np.ndarray, t: Track) -> Layer | Skipped:
+        """Paint track ``t``'s face in this frame -> its Layer, or why not."""
         from data_prep.landmarks import FaceLandmarks
 
         points = t.points.astype(np.float32)
@@ -222,7 +221,7 @@ class VideoMustacher:
                                            faces=None), faces=[face])
         f = r.faces[0]
         if not f.blended or f.region_box is None:
-            return f.note or "not painted"
+            return Skipped(f.reason or Skip.PAINTER, f.note or "not painted")
         x0, y0, x1, y1 = f.region_box
         change = r.image[y0:y1, x0:x1].astype(np.float32) - rgb[y0:y1, x0:x1]
         from data_prep.canvas import triangles_near

@@ -344,16 +344,16 @@ class _Encoder:
             raise self.error
 
 
-def transcode(src: str | os.PathLike, dst: str | os.PathLike,
+def transcode(src: str | os.PathLike | VideoReader, dst: str | os.PathLike,
               fn: Callable[[np.ndarray], np.ndarray], config: VideoOut = VideoOut(),
               progress: bool = True) -> tuple[VideoInfo, int]:
-    """Every frame of ``src`` through ``fn`` (RGB uint8 (H, W, 3) upright -> the same shape)
-    into ``dst`` (see the module docstring). -> (the source's info, frames written).
-    BadInput for an unreadable, corrupt, truncated or empty source or an unwritable ``dst``;
-    ``dst`` is untouched on any error."""
+    """Every frame of ``src`` (a path, or a VideoReader not yet read, which this closes)
+    through ``fn`` (RGB uint8 (H, W, 3) upright -> the same shape) into ``dst`` (see the module
+    docstring). -> (the source's info, frames written). BadInput for an unreadable, corrupt,
+    truncated or empty source or an unwritable ``dst``; ``dst`` is untouched on any error."""
     from tqdm import tqdm
 
-    with VideoReader(src) as reader:
+    with src if isinstance(src, VideoReader) else VideoReader(src) as reader:
         info = reader.info
         writer = VideoWriter(dst, info, reader.audio, config)
         n = 0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from mustache.apply import ApplyOptions, Engine
+    from mustache.options import ApplyOptions, Engine
 
 
 def apply(
@@ -44,6 +44,7 @@ def apply(
     import sys
 
     from mustache.errors import BadInput, NoFace, WorkFailed
+    from mustache.files import make_engine, paint_file
 
     if not src.exists():
         raise BadInput(f"{src}: not found")
@@ -55,7 +56,7 @@ def apply(
         raise BadInput("--cluster is for a folder of photos")
     say = (lambda s: typer.echo(s, err=True)) if json_out == "-" else typer.echo
 
-    from mustache.apply import ApplyOptions
+    from mustache.options import ApplyOptions
     from mustache.styles import style_named
 
     chosen = style_named(style)  # BadInput listing the choices
@@ -74,7 +75,7 @@ def apply(
                                thickness=thickness, curl=curl)
     except ValueError as e:  # the options' own checks: each names the option and its value
         raise BadInput(str(e)) from None
-    engine = _engine(model, device, donor, donor_face, min_face)
+    engine = make_engine(model, device, donor, donor_face, min_face)
     try:
         if src.is_dir():
             dst = out or src.with_name(src.name + "_mustache")
@@ -97,7 +98,7 @@ def apply(
             failed, total, no_face = report["summary"]["failed"], len(report["photos"]), False
         else:
             dst = out or _default_out(src)
-            report = _one(engine, src, dst, options, compare)
+            report = paint_file(engine, src, dst, options, compare)
             n = sum(f["blended"] for f in report["faces"])
             failed, total, no_face = 0, 1, not report["faces"]
             if report["faces"]:
@@ -124,64 +125,11 @@ def apply(
         raise NoFace(f"{src}: no face found; wrote it unchanged to {dst}")
 
 
-def _engine(model, device, donor, donor_face, min_face: float) -> Engine:
-    """The generator pipeline, or the donor transfer when a donor photo is given."""
-    if donor is not None:
-        from mustache.donor import DonorTransfer
-
-        return DonorTransfer(donor, donor_face, min_face=min_face)
-    from mustache.apply import Mustacher
-
-    return Mustacher(model, device, min_face=min_face)
-
-
 def _default_out(src: Path) -> Path:
     """``<stem>_mustache<suffix>`` beside ``src``; a video's is an mp4 (a GIF's a GIF)."""
     from mustache.videoio import is_video_path, output_path
 
     return output_path(src) if is_video_path(src) else src.with_name(f"{src.stem}_mustache{src.suffix}")
-
-
-def _one(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool) -> dict:
-    """One photo -> its report dict; BadInput naming the file when it cannot be read or
-    written."""
-    import numpy as np
-
-    from data_prep.image_io import atomic_write_bytes, save_image
-    from mustache.apply import as_rgb
-    from mustache.errors import BadInput
-    from mustache.videoio import is_video_path
-
-    if is_video_path(src):  # README "Video": tracked faces, the mustache painted once a face
-        from mustache.commands.video import apply_video
-
-        return apply_video(engine, src, dst, options)
-    image = as_rgb(src)
-    result = engine.apply(image, options)
-    faces = [f.to_dict() for f in result.faces]
-    try:
-        if not faces and dst.suffix.lower() == src.suffix.lower():
-            atomic_write_bytes(dst, src.read_bytes())  # no face: the very same file
-        else:
-            save_image(dst, result.image, quality=95)
-        if compare:
-            save_image(dst.with_name(f"{dst.stem}_compare{dst.suffix}"),
-                       np.hstack([image, result.image]), quality=95)
-    except (OSError, ValueError) as e:
-        why = (e.strerror if isinstance(e, OSError) else None) or str(e)
-        raise BadInput(f"{dst}: cannot write ({why})") from None
-    return {"photo": str(src), "out": str(dst), "faces": faces,
-            "warnings": list(result.warnings)}
-
-
-def _photo(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool) -> dict:
-    """:func:`_one`, with a photo that cannot be read or written as ``{"photo", "error"}``."""
-    from mustache.errors import MustacheError
-
-    try:
-        return _one(engine, src, dst, options, compare)
-    except MustacheError as e:
-        return {"photo": str(src), "error": str(e)}
 
 
 def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare: bool,
@@ -194,6 +142,7 @@ def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare
     from tqdm import tqdm
 
     from data_prep.image_io import is_image_path
+    from mustache.files import paint_file_report
     from mustache.videoio import is_video_path
 
     dst_res = dst.resolve()
@@ -205,7 +154,8 @@ def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare
     reports = []
     jobs = [(p, dst / _default_out(p.relative_to(src))) for p in photos]
     results = (remote(jobs) if remote is not None else
-               (_photo(engine, p, target, options, compare) for p, target in jobs))
+               (paint_file_report(engine, p, target, options, compare)
+                for p, target in jobs))
     for r in tqdm(results, total=len(jobs), desc="apply", unit="photo", leave=False):
         reports.append(r)
         if "error" in r:

@@ -72,6 +72,12 @@ def eval(  # noqa: A001 - the command is called `eval`
     for p in compare or []:
         if not p.is_file():
             raise BadInput(f"{p}: report not found")
+    # unlike training's, eval's hold-out cannot be 0: it measures the faces the model never
+    # saw, and a hold-out of 0 has none (a run trained with 0 is measured with --holdout > 0,
+    # knowing those faces were trained on)
+    if holdout == 0:
+        raise BadInput("--holdout 0 holds nobody out, and eval measures the held-out faces: "
+                       "give 0 < --holdout < 1")
     if (holdout is not None and not 0 < holdout < 1) or max_faces < 1 or max_photos < 0:
         raise BadInput("need 0 < --holdout < 1, --max-faces >= 1, --max-photos >= 0")
     rows: list[dict] = [_read_report(p) for p in compare or []]

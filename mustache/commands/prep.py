@@ -39,10 +39,11 @@ def prep(
 
     if not photos.is_dir():
         raise BadInput(f"{photos}: input folder not found")
-    if auto_label is not None:  # a bad classifier fails now, not after the whole prep
-        from mustache.classify import load_classifier
+    scorer = None
+    if auto_label is not None:  # a bad classifier fails now, not after the whole prep; loaded
+        from mustache.classify import Scorer  # once (its face detector is made only on use)
 
-        load_classifier(auto_label)
+        scorer = Scorer(auto_label)
     if not 0 <= auto_label_margin < 0.5:
         raise BadInput(f"--auto-label-margin must be in [0, 0.5), got {auto_label_margin}")
     if face_size < 32 or window_size < 16 or max_faces < 1 or workers < 0 or (limit or 0) < 0 \
@@ -109,7 +110,8 @@ def prep(
         raise BadInput(str(e)) from None
     _print_summary(s, out)
     if auto_label is not None:
-        _auto_label(out, auto_label, auto_label_margin)
+        with scorer:
+            _auto_label(out, scorer, auto_label_margin)
     if contact_sheet and s.kept + s.skipped > 0:
         from data_prep.contact_sheet import dataset_sheet
         from data_prep.image_io import save_image
@@ -136,9 +138,9 @@ def _print_summary(s, out: Path) -> None:
         typer.echo(f"{d['seconds']:.1f} s, {d['photos_per_second']:.0f} photos/s -> {out}")
 
 
-def _auto_label(out: Path, classifier: Path, margin: float) -> None:
-    """Score every face's window; label the unlabelled ones (score >= 0.5 + margin: mustache,
-    < 0.5 - margin: clean). Each manifest file is rewritten atomically; labels given by the
+def _auto_label(out: Path, scorer, margin: float) -> None:
+    """Score every face's window with ``scorer`` (a :class:`mustache.classify.Scorer`); label
+    the unlabelled ones (score >= 0.5 + margin: mustache, < 0.5 - margin: clean). Each manifest file is rewritten atomically; labels given by the
     label source are kept, labels from an earlier --auto-label are redone."""
     import json
 
@@ -146,26 +148,24 @@ def _auto_label(out: Path, classifier: Path, margin: float) -> None:
 
     from data_prep.build import read_jsonl
     from data_prep.image_io import atomic_write_bytes, read_image_fast
-    from mustache.classify import Scorer
 
     counts = {"mustache": 0, "clean": 0, "unsure": 0}
-    with Scorer(classifier) as scorer:
-        for path in sorted(out.glob("manifest*.jsonl")):
-            records = list(read_jsonl(path))
-            for i in range(0, len(records), 256):
-                chunk = records[i:i + 256]
-                wins = np.stack([read_image_fast(out / r["files"]["window"]) for r in chunk])
-                masks = (np.stack([read_image_fast(out / r["files"]["mask"]) for r in chunk])
-                         if scorer.config.use_mask else None)
-                for r, s in zip(chunk, scorer.score_windows(wins, masks), strict=True):
-                    r["mustache_score"] = round(float(s), 4)
-                    if r.get("label") is not None and r.get("label_source") != "classifier":
-                        continue
-                    label = ("mustache" if s >= 0.5 + margin else
-                             "clean" if s < 0.5 - margin else None)
-                    r["label"], r["label_source"] = label, "classifier" if label else None
-                    counts[label or "unsure"] += 1
-            text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
-            atomic_write_bytes(path, text.encode())
+    for path in sorted(out.glob("manifest*.jsonl")):
+        records = list(read_jsonl(path))
+        for i in range(0, len(records), 256):
+            chunk = records[i:i + 256]
+            wins = np.stack([read_image_fast(out / r["files"]["window"]) for r in chunk])
+            masks = (np.stack([read_image_fast(out / r["files"]["mask"]) for r in chunk])
+                     if scorer.config.use_mask else None)
+            for r, s in zip(chunk, scorer.score_windows(wins, masks), strict=True):
+                r["mustache_score"] = round(float(s), 4)
+                if r.get("label") is not None and r.get("label_source") != "classifier":
+                    continue
+                label = ("mustache" if s >= 0.5 + margin else
+                         "clean" if s < 0.5 - margin else None)
+                r["label"], r["label_source"] = label, "classifier" if label else None
+                counts[label or "unsure"] += 1
+        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        atomic_write_bytes(path, text.encode())
     typer.echo(f"auto-label: {counts['mustache']} mustache, {counts['clean']} clean, "
                f"{counts['unsure']} left unlabelled")

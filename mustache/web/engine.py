@@ -18,7 +18,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceLandmarks, MediaPipeDetector
-    from mustache.apply import ApplyOptions, ApplyResult, Engine
+    from mustache.options import ApplyOptions, ApplyResult, Engine
     from mustache.video import VideoMustacher
 
 
@@ -80,7 +80,7 @@ class ModelServer:
         more, which should not be a user's first request."""
         from skimage import data
 
-        from mustache.apply import ApplyOptions
+        from mustache.options import ApplyOptions
 
         rgb = data.astronaut()
         self._detector(search_width(shape, self.config))

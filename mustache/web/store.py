@@ -107,30 +107,38 @@ class Store:
         """A page load: -> (session, page token) of the cookie's session, or of a new one
         (evicting one past the caps) when it has none and ``new``; else None."""
         now = self._clock()
-        with self._lock:
-            self._expire(now)
-            s = self._sessions.get(cookie) if cookie else None
-            if s is None:
-                if not new:
-                    return None
-                self._make_room(address)
-                cookie, s = new_token(), _Session(new_token(), address, now)
-                self._sessions[cookie] = s
-            s.seen = now
-            return cookie, s.page_token
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                self._expire(now, trash)
+                s = self._sessions.get(cookie) if cookie else None
+                if s is None:
+                    if not new:
+                        return None
+                    self._make_room(address, trash)
+                    cookie, s = new_token(), _Session(new_token(), address, now)
+                    self._sessions[cookie] = s
+                s.seen = now
+                return cookie, s.page_token
+        finally:
+            _empty(trash)
 
     def find(self, cookie: str | None) -> str | None:
         """The session of a cookie, seen now; None when there is none (no page load made it)."""
         if not cookie:
             return None
         now = self._clock()
-        with self._lock:
-            self._expire(now)
-            s = self._sessions.get(cookie)
-            if s is None:
-                return None
-            s.seen = now
-            return cookie
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                self._expire(now, trash)
+                s = self._sessions.get(cookie)
+                if s is None:
+                    return None
+                s.seen = now
+                return cookie
+        finally:
+            _empty(trash)
 
     def token_ok(self, session: str, token: str | None) -> bool:
         """Whether ``token`` is ``session``'s page token."""
@@ -156,18 +164,19 @@ class Store:
                 s.busy -= 1
                 s.seen = self._clock()
 
-    def _make_room(self, address: str) -> None:
+    def _make_room(self, address: str, trash: list[_Trash]) -> None:
         """Evict past the caps, the least valuable first (see the module's docstring)."""
         mine = [t for t, s in self._sessions.items() if s.address == address]
         if len(mine) >= self.config.per_address:
-            self._evict(mine)
+            self._evict(mine, trash)
         if len(self._sessions) >= self.config.max_sessions:
-            self._evict(list(self._sessions))
+            self._evict(list(self._sessions), trash)
 
-    def _evict(self, tokens: list[str]) -> None:
+    def _evict(self, tokens: list[str], trash: list[_Trash]) -> None:
         idle = [t for t in tokens if self._sessions[t].busy == 0]
         if idle:  # all busy: over the cap for a while rather than break work in flight
-            self._drop(min(idle, key=lambda t: (self._sessions[t].used, self._sessions[t].seen)))
+            self._drop(min(idle, key=lambda t: (self._sessions[t].used, self._sessions[t].seen)),
+                       trash)
 
     def _get(self, session: str) -> _Session:
         s = self._sessions.get(session)
@@ -183,24 +192,32 @@ class Store:
         folder.mkdir(exist_ok=True)
         path = folder / (token + Path(filename).suffix)
         path.write_bytes(data)
-        with self._lock:
-            try:
-                s = self._get(session)
-            except SessionGone:
-                path.unlink(missing_ok=True)
-                raise
-            s.results[token] = Result(path, filename, media_type, self._clock())
-            while len(s.results) > self.config.results_per_session:
-                old = next(iter(s.results))  # dicts keep insertion order: the oldest first
-                s.results.pop(old).path.unlink(missing_ok=True)
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                try:
+                    s = self._get(session)
+                except SessionGone:
+                    trash.append(path)
+                    raise
+                s.results[token] = Result(path, filename, media_type, self._clock())
+                while len(s.results) > self.config.results_per_session:
+                    old = next(iter(s.results))  # dicts keep insertion order: the oldest first
+                    trash.append(s.results.pop(old).path)
+        finally:
+            _empty(trash)
         return token
 
     def get(self, session: str | None, token: str) -> Result | None:
         """``session``'s result ``token``; None when it is not this session's or has expired."""
-        with self._lock:
-            self._expire(self._clock())
-            s = self._sessions.get(session) if session else None
-            return None if s is None else s.results.get(token)
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                self._expire(self._clock(), trash)
+                s = self._sessions.get(session) if session else None
+                return None if s is None else s.results.get(token)
+        finally:
+            _empty(trash)
 
     # ------------------------------------------------------------------ donors
     def put_donor(self, session: str, donor: Closable) -> str:
@@ -208,12 +225,13 @@ class Store:
         token = new_token()
         with self._lock:
             s = self._sessions.get(session)
-            if s is None:
-                donor.close()
-                raise SessionGone("this page's session has ended; reload the page")
-            if s.donor is not None:
-                s.donor[1].close()
-            s.donor = (token, donor)
+            old = donor if s is None else s.donor[1] if s.donor is not None else None
+            if s is not None:
+                s.donor = (token, donor)
+        if old is not None:  # closed outside the lock
+            old.close()
+        if s is None:
+            raise SessionGone("this page's session has ended; reload the page")
         return token
 
     def donor(self, session: str, token: str) -> Closable | None:
@@ -228,47 +246,58 @@ class Store:
         """``session``'s webcam stream for the settings ``key``: the one it has, or a new one
         from ``make()`` when it has none or one with other settings (closed: its faces were
         painted with those)."""
-        with self._lock:
-            s = self._get(session)
-            s.live_seen = self._clock()
-            if s.live is not None and s.live[0] == key:
-                return s.live[1]  # type: ignore[return-value]
-            self._stop_live(s)
-            stream = make()
-            s.live = (key, stream)
-            return stream
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                s = self._get(session)
+                s.live_seen = self._clock()
+                if s.live is not None and s.live[0] == key:
+                    return s.live[1]  # type: ignore[return-value]
+                self._stop_live(s, trash)
+                stream = make()
+                s.live = (key, stream)
+                return stream
+        finally:
+            _empty(trash)
 
     def stop_live(self, session: str) -> bool:
         """Close ``session``'s webcam stream; -> whether it had one."""
-        with self._lock:
-            s = self._sessions.get(session)
-            return s is not None and self._stop_live(s)
+        trash: list[_Trash] = []
+        try:
+            with self._lock:
+                s = self._sessions.get(session)
+                return s is not None and self._stop_live(s, trash)
+        finally:
+            _empty(trash)
 
     @staticmethod
-    def _stop_live(s: _Session) -> bool:
+    def _stop_live(s: _Session, trash: list[_Trash]) -> bool:
         if s.live is None:
             return False
-        s.live[1].close()
+        trash.append(s.live[1])
         s.live = None
         return True
 
     # ------------------------------------------------------------------ cleaning
-    def _expire(self, now: float) -> None:
+    # Under the lock the sessions' books are only kept: what goes (streams, donors, files,
+    # folders) is put in ``trash`` and closed or removed by the caller after the lock is let
+    # go (_empty), so a stream's close or a folder's removal never holds up another request.
+    def _expire(self, now: float, trash: list[_Trash]) -> None:
         ttl = self.config.ttl_s
         for token in [t for t, s in self._sessions.items() if now - s.seen > ttl and not s.busy]:
-            self._drop(token)
+            self._drop(token, trash)
         for s in self._sessions.values():
             if s.live is not None and now - s.live_seen > self.config.live_idle_s and not s.busy:
-                self._stop_live(s)
+                self._stop_live(s, trash)
             for t in [t for t, r in s.results.items() if now - r.made > ttl]:
-                s.results.pop(t).path.unlink(missing_ok=True)
+                trash.append(s.results.pop(t).path)
 
-    def _drop(self, token: str) -> None:
+    def _drop(self, token: str, trash: list[_Trash]) -> None:
         s = self._sessions.pop(token)
         if s.donor is not None:
-            s.donor[1].close()
-        self._stop_live(s)
-        shutil.rmtree(self.root / token, ignore_errors=True)
+            trash.append(s.donor[1])
+        self._stop_live(s, trash)
+        trash.append(self.root / token)
 
     def sessions(self) -> int:
         with self._lock:
@@ -279,10 +308,27 @@ class Store:
         return sorted(p for p in self.root.rglob("*") if p.is_file())
 
     def close(self) -> None:
+        trash: list[_Trash] = []
         with self._lock:
             for token in list(self._sessions):
-                self._drop(token)
-            shutil.rmtree(self.root, ignore_errors=True)
+                self._drop(token, trash)
+        _empty(trash)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_Trash = Closable | Path  # what leaves the store: closed, or (a file, a folder) removed
+
+
+def _empty(trash: list[_Trash]) -> None:
+    """Close or remove what the store let go of (outside its lock)."""
+    for t in trash:
+        if isinstance(t, Path):
+            if t.is_dir():
+                shutil.rmtree(t, ignore_errors=True)
+            else:
+                t.unlink(missing_ok=True)
+        else:
+            t.close()
 
 
 def remove_stale(temp: Path) -> list[Path]:
