@@ -75,10 +75,10 @@ default-classifier: $(DATA)/.complete
 		--eval-labels out/lfw_men.csv --seed 0 --device cpu --threads 2
 
 # The shipped generator and classifier as ONNX files for `apply` without torch
-# (mustache/runtime.py, OpenCV's DNN module): rerun and commit the .onnx and .onnx.json files
+# (mustache/learn/runtime.py, OpenCV's DNN module): rerun and commit the .onnx and .onnx.json files
 # after retraining a .pt (an export whose .pt changed is ignored: torch runs the .pt).
 onnx: $(STAMP)
-	$(PY) -m mustache.onnx_export mustache/weights
+	$(PY) -m mustache.learn.onnx_export mustache/weights
 
 clean:
 	rm -rf $(VENV) out

@@ -30,14 +30,14 @@ from benchmarks.machine import cpu_name  # noqa: E402
 
 
 def _model(tmp: Path) -> tuple[Path, str]:
-    from mustache.apply import DEFAULT_MODEL
+    from mustache.paint.gan import DEFAULT_MODEL
 
     if DEFAULT_MODEL.is_file():
         return DEFAULT_MODEL, "shipped default weights"
     from data_prep.build import PrepConfig
-    from mustache import checkpoint
-    from mustache.models.generator import Generator
-    from mustache.presets import get
+    from mustache.learn import checkpoint
+    from mustache.learn.models.generator import Generator
+    from mustache.learn.presets import get
 
     cfg, what = get("default").generator, 'untrained "default" preset generator'
     path = tmp / "g.pt"
@@ -70,9 +70,9 @@ def _five(a: np.ndarray) -> np.ndarray:
 
 def run(m, image: np.ndarray, options) -> dict[str, float]:
     """One photo through the pipeline's stages, timed (ms): the same steps as
-    ``mustache.pipeline.run_faces``, one stage at a time."""
-    from mustache.blend import blend_patch
-    from mustache.pipeline import Painted, hair_colour, paint_face
+    ``mustache.paint.pipeline.run_faces``, one stage at a time."""
+    from mustache.paint.blend import blend_patch
+    from mustache.paint.pipeline import Painted, hair_colour, paint_face
 
     t = {}
     s = time.perf_counter()
@@ -92,7 +92,7 @@ def run(m, image: np.ndarray, options) -> dict[str, float]:
     painted = [m.unwarp_change(image.shape[:2], w[0], d) for w, d in zip(wins, deltas, strict=True)]
     t["warp"] += time.perf_counter() - s
     # the hair colour (the person's facial hair, brows, head hair) timed on its own, then
-    # handed to the pipeline's own per-face step (mustache.pipeline.paint_face) as the
+    # handed to the pipeline's own per-face step (mustache.paint.pipeline.paint_face) as the
     # painter's colour, so "hair" is the hair stage alone
     s = time.perf_counter()
     colours = [hair_colour(image, f.points, Painted(box, change, support), options, m.segmenter)
@@ -134,7 +134,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from mustache.apply import ApplyOptions, Mustacher
+    from mustache.paint.gan import ApplyOptions, Mustacher
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -179,7 +179,7 @@ def main() -> None:
                 line += (f"   landmarks {a:.1f} vs the cascade search {b:.1f} ({b / a:.2f}x, "
                          f"{n_old} faces)")
                 if args.unfolded:  # the same photo, interleaved, so load drifts hit both alike
-                    from mustache.models import generator
+                    from mustache.learn.models import generator
 
                     folded, plain = [], []
                     for _ in range(args.repeats):

@@ -63,7 +63,7 @@ def main() -> None:
 
     from data_prep import indices as ix
     from data_prep.quality import head_pose
-    from mustache.apply import ApplyOptions, Mustacher
+    from mustache.paint.gan import ApplyOptions, Mustacher
 
     rows = list(csv.DictReader(open(DATA / "manifest.csv")))
     rows.sort(key=lambda r: r["file"])

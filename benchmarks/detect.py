@@ -11,7 +11,7 @@ small face in a 4000 px photo, a crowd of 12). Scene building and model loading 
     .venv/bin/python benchmarks/detect.py [--scenes 50] [--seed 0] [--detector mediapipe|apply]
         [--min-face 40 [160 ...]] [--stress] [--split heldout|tune] [--misses] [--save DIR]
 
-``--detector apply``: ``mustache.apply.Mustacher().detect``; ``mediapipe``:
+``--detector apply``: ``mustache.paint.gan.Mustacher().detect``; ``mediapipe``:
 ``data_prep.landmarks.MediaPipeDetector().detect`` (the same search since both share it).
 ``--min-face``: the search's reach; several values run side by side on the same scenes. Any object with
 ``detect(rgb) -> [thing with .box (x0, y0, x1, y1)]`` can be measured with :func:`measure`.
@@ -255,7 +255,7 @@ def _detector(name: str, min_face: float, search: str):
         extra["fine_reach"] = float(more[1])
     detector = MediaPipeDetector(DetectorConfig(min_face=min_face, search=kind, **extra))
     if name == "apply":
-        from mustache.apply import Mustacher
+        from mustache.paint.gan import Mustacher
 
         return Mustacher(device="cpu", check_existing=False, detector=detector)
     return detector

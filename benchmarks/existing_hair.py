@@ -1,8 +1,8 @@
-"""The existing-hair check (mustache.existing_hair) on held-out people: false skips of
+"""The existing-hair check (mustache.strands.existing_hair) on held-out people: false skips of
 clean-shaven faces by skin-lightness band and by LFW's predicted ethnicity, and the real
 mustaches still recognised, with the classifier alone (score >= 0.5) beside it.
 
-The faces are ``mustache.fairness.shared_cases`` (chosen as ``benchmarks/hair_quality.py``
+The faces are ``mustache.judge.fairness.shared_cases`` (chosen as ``benchmarks/hair_quality.py``
 chooses them, people split by the same stable hash: ``tune`` 50% / ``heldout`` 50%). Step 1
 measures every face's evidence once into a JSONL file (slow: ~0.3 s a face on a busy 2-core
 CPU; resumable, and ``--part I N`` splits it over N processes); step 2 decides and tabulates
@@ -42,8 +42,8 @@ def measure(data: Path, out: Path, per_set: int | None, part: tuple[int, int]) -
     """Evidence rows of the ``part[0]``-th of every ``part[1]`` case appended to ``out``,
     resuming where it stopped."""
     from data_prep.landmarks import MediaPipeDetector
-    from mustache.classify import Scorer
-    from mustache.fairness import measure_cases, shared_cases
+    from mustache.judge.fairness import measure_cases, shared_cases
+    from mustache.learn.classify import Scorer
 
     done = set()
     if out.is_file():
@@ -63,7 +63,7 @@ def measure(data: Path, out: Path, per_set: int | None, part: tuple[int, int]) -
 def load_rows(files: list[Path], data: Path) -> list[dict]:
     """The rows of ``files``, one a photo (the last measured), keeping only current cases
     (their sex, set and ethnicity from ``shared_cases``)."""
-    from mustache.fairness import shared_cases
+    from mustache.judge.fairness import shared_cases
 
     cases = {os.path.realpath(c.path): c for c in shared_cases(data, "all")}
     rows = {}
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "measure":
         measure(args.data, args.out, args.per_set, tuple(args.part))
         return 0
-    from mustache.fairness import fairness_table, rows_report, to_dict
+    from mustache.judge.fairness import fairness_table, rows_report, to_dict
 
     rep = rows_report(load_rows(args.rows, args.data), args.split)
     print(f"{args.split} people:\n{fairness_table(rep)}")

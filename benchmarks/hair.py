@@ -1,6 +1,6 @@
-"""Time the hair stage alone (``mustache.hair.render``), this tree's beside a git revision's,
+"""Time the hair stage alone (``mustache.strands.hair.render``), this tree's beside a git revision's,
 on the same faces in one run: the astronaut at 1024 and 4000 px (upscaled) and smaller faces,
-the GAN-like guide of ``tests/test_hair.py``. Prints ms (median) and the ratio.
+the GAN-like guide of ``tests/strands/test_hair.py``. Prints ms (median) and the ratio.
 
     .venv/bin/python benchmarks/hair.py [--against 21401da] [--repeats 7]
 """
@@ -26,9 +26,15 @@ from benchmarks.machine import cpu_name  # noqa: E402
 
 
 def _module_at(rev: str, tmp: Path):
-    """``mustache/hair.py`` as it was at ``rev``, imported as its own module."""
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:mustache/hair.py"],
-                         check=True, capture_output=True, text=True).stdout
+    """The hair stage's module as it was at ``rev`` (``mustache/strands/hair.py``, before the
+    rooms ``mustache/hair.py``), imported as its own module."""
+    for where in ("mustache/strands/hair.py", "mustache/hair.py"):
+        shown = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{where}"],
+                               capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    src = shown.stdout
     path = tmp / f"hair_{rev}.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location(f"hair_{rev}", path)
@@ -71,8 +77,8 @@ def main() -> None:
     ap.add_argument("--against", default="21401da", help="git revision to compare with")
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
-    from mustache import hair
-    from mustache.haircolor import named_colour
+    from mustache.strands import hair
+    from mustache.strands.haircolor import named_colour
 
     colour = named_colour("brown")
     print(f"machine: {os.cpu_count()} cores ({cpu_name()}); hair stage, ms (median of "

@@ -19,11 +19,11 @@ tune the renderer on one, report the other):
 - ``scenes``: composed group scenes (``benchmarks.scenes``) of clean-shaven people, faces
   40-250 px.
 
-Every blended face is measured at the photo's own resolution (``mustache.photo_metrics``):
+Every blended face is measured at the photo's own resolution (``mustache.measure.photo_metrics``):
 face width, detail ratio (sigma 1.5 px), texture ratio (blur 2% of the face width), band
 tone (darker half's L* over the skin's) and chroma, the shipped classifier's mustache score
 after (judged mustached at >= 0.5), hairs drawn, colour source, the photo's focus blur
-(``mustache.hair.focus_sigma`` on the mouth area before editing; soft from
+(``mustache.strands.hair.focus_sigma`` on the mouth area before editing; soft from
 ``HairConfig.soft_from``), and the largest change outside the blended boxes (must be 0).
 
 The reference: the same sets made from photos of REAL mustaches (CelebA Mustache=1 and
@@ -343,7 +343,7 @@ def set_photos(name: str, data: Path, split: str, real: bool) -> list[Photo]:
 def soft_from() -> float:
     """Focus blur (px) from which the hair stage treats a photo as soft."""
     try:
-        from mustache.hair import HairConfig
+        from mustache.strands.hair import HairConfig
 
         return float(HairConfig().soft_from)
     except (ImportError, AttributeError):
@@ -351,20 +351,20 @@ def soft_from() -> float:
 
 
 def focus_of(before: np.ndarray, masks) -> float:
-    """The photo's focus blur (px, ``mustache.hair.focus_sigma``) over the mouth area (the
+    """The photo's focus blur (px, ``mustache.strands.hair.focus_sigma``) over the mouth area (the
     mustache area and the skin ring), before editing; NaN if the hair module has none."""
     try:
-        from mustache.hair import focus_sigma
+        from mustache.strands.hair import focus_sigma
     except ImportError:
         return math.nan
-    from mustache.photo_metrics import _grey
+    from mustache.measure.photo_metrics import _grey
 
     return float(focus_sigma(_grey(masks.crop(before)), masks.mustache | masks.skin))
 
 
 def measure(before: np.ndarray, after: np.ndarray, landmarks: np.ndarray) -> dict:
     """Every figure of one face, before and after (the same photo twice for real ones)."""
-    from mustache.photo_metrics import (
+    from mustache.measure.photo_metrics import (
         band_tone,
         detail_ratio,
         face_width,
@@ -401,8 +401,8 @@ class Runner:
     def __init__(self, seed: int = 0, hair: dict | None = None):
         from dataclasses import fields
 
-        from mustache.apply import Mustacher, shipped_scorer
-        from mustache.hair import HairConfig
+        from mustache.paint.gan import Mustacher, shipped_scorer
+        from mustache.strands.hair import HairConfig
 
         types = {f.name: f.type for f in fields(HairConfig)}
         # --hair name=value: a variation of the hair stage to compare (tune split only)
@@ -420,7 +420,7 @@ class Runner:
 
     def run(self, case: Case, index: int, real: bool, split: str) -> list[dict]:
         """Rows for one case: the blended faces (painted) or the faces as they are (real)."""
-        from mustache.apply import ApplyOptions
+        from mustache.paint.gan import ApplyOptions
 
         rgb, variant = case.make()
         faces = self.m.detect(rgb)
@@ -477,13 +477,13 @@ class Runner:
 def _width(landmarks) -> float | None:
     if landmarks is None:
         return None
-    from mustache.photo_metrics import face_width
+    from mustache.measure.photo_metrics import face_width
 
     return face_width(np.asarray(landmarks, np.float64))
 
 
 def _too_small(lm: np.ndarray) -> bool:
-    from mustache.photo_metrics import face_width
+    from mustache.measure.photo_metrics import face_width
 
     return face_width(lm) < BANDS[0][0]
 
@@ -733,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = {"what": "real mustaches before editing (CelebA Mustache=1 & Goatee=-1; LFW "
                        "p_Mustache>0.5; hires REAL_HAIR and the same men smiling), as they "
                        "are and as web copies; by face width (px, FACE_SIDES) and focus blur "
-                       "(soft: mustache.hair.focus_sigma on the mouth area >= soft_from)",
+                       "(soft: mustache.strands.hair.focus_sigma on the mouth area >= soft_from)",
                "measures": {"tone": "photo_metrics.band_tone().ratio",
                             "texture": "photo_metrics.texture_ratio",
                             "detail": "photo_metrics.detail_ratio, sigma 1.5",

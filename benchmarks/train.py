@@ -41,7 +41,7 @@ def fake_dataset(root: Path, n: int = 64, size: int = 128) -> Path:
 
 
 def measure(data: Path, runs: Path, preset: str, device: str, steps: int) -> float:
-    from mustache.train import training_loop
+    from mustache.learn.train import training_loop
 
     run = training_loop(data=data, run_dir=runs / f"{preset}-{device}", preset=preset,
                         steps=steps, device=device, sample_every=10**9, checkpoint_every=10**9,
@@ -79,7 +79,7 @@ def main() -> None:
                 ips = measure(data, Path(tmp) / "runs", preset, dev, steps)
                 line = f"{dev:5s} {preset:8s} {ips:8.1f} img/s"
                 if args.unfolded:
-                    from mustache.models import generator
+                    from mustache.learn.models import generator
 
                     folded, generator.FOLD_MIN_SIDE = generator.FOLD_MIN_SIDE, 1 << 30
                     plain = measure(data, Path(tmp) / "runs-plain", preset, dev, steps)

@@ -74,9 +74,9 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from mustache.apply import ApplyOptions, Mustacher
-    from mustache.video import VideoMustacher
-    from mustache.videoio import transcode
+    from mustache.paint.gan import ApplyOptions, Mustacher
+    from mustache.video.codec import transcode
+    from mustache.video.stream import VideoMustacher
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -104,7 +104,7 @@ def rank_share(train_idx: Sequence[int], labels: np.ndarray, rank: int, world: i
 def default_augment(seed: int | None = None):
     """Mild geometric and photometric augmentation (albumentations), applied alike to the window
     and its mask; ``seed`` makes its draws repeatable. Flips are safe: the region is symmetric.
-    The classifier trains through it; the GAN has its own on the device (mustache.train)."""
+    The classifier trains through it; the GAN has its own on the device (mustache.learn.train)."""
     import os
 
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # its import would ask PyPI

@@ -3,7 +3,7 @@
     python examples/colour_check.py [N]
 
 1. Own facial hair found: held-out CelebA men (md5('split' + file) >= 'b', the weights in
-   mustache/facial_hair.py were fitted on the rest) with 5_o_Clock_Shadow or Goatee vs
+   mustache/strands/facial_hair.py were fitted on the rest) with 5_o_Clock_Shadow or Goatee vs
    clean-shaven ones; LFW men with p_Goatee or p_5_o_Clock_Shadow > 0.5 vs clean (p < 0.05).
 2. Faces with own facial hair found: the chosen colour's a*b* against that hair's a*b* spread
    (the darker-than-skin pixels of the hair regions): distance to their median, in units of
@@ -48,8 +48,8 @@ def sets(n: int) -> dict[str, list[tuple[Path, bool]]]:
 
 def hair_ab(image, points, fh) -> np.ndarray:
     """(K, 2) a*b* of the hair regions' pixels darker than the cheeks' skin."""
-    from mustache.facial_hair import _fill, region_polygons
-    from mustache.haircolor import rgb_to_lab
+    from mustache.strands.facial_hair import _fill, region_polygons
+    from mustache.strands.haircolor import rgb_to_lab
 
     polys = region_polygons(points[:, :2].astype(np.float64))
     m = _fill([p for r in fh.hair_regions for p in polys[r]], image.shape[:2])
@@ -58,11 +58,11 @@ def hair_ab(image, points, fh) -> np.ndarray:
 
 
 def main(n: int) -> None:
-    import mustache.haircolor as hc
+    import mustache.strands.haircolor as hc
     from data_prep.image_io import load_image
     from data_prep.landmarks import MediaPipeDetector
-    from mustache.facial_hair import facial_hair
-    from mustache.person_colour import person_colour
+    from mustache.strands.facial_hair import facial_hair
+    from mustache.strands.person_colour import person_colour
 
     projected = hc.natural_hair
     raw = lambda lab, gamut=None: np.asarray(lab, np.float64)  # noqa: E731

@@ -18,7 +18,7 @@ import numpy as np
 from skimage import data
 
 from data_prep.image_io import load_image, save_image
-from mustache.crops import before_after_crop
+from mustache.measure.crops import before_after_crop
 
 out = Path("out/demo")
 small = data.astronaut()

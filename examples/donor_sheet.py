@@ -18,7 +18,7 @@ import numpy as np
 from data_prep.contact_sheet import grid
 from data_prep.image_io import load_image, save_image
 from data_prep.landmarks import MediaPipeDetector
-from mustache.donor import DonorTransfer
+from mustache.paint.donor import DonorTransfer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TILE = 144  # px a side in the sheet

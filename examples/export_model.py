@@ -6,7 +6,7 @@
 import sys
 from pathlib import Path
 
-from mustache.checkpoint import export_generator
+from mustache.learn.checkpoint import export_generator
 
 src, dst = sys.argv[1], Path(sys.argv[2])
 payload = export_generator(src, dst)

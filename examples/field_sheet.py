@@ -49,7 +49,7 @@ def face_tile(before: np.ndarray, after: np.ndarray, face, lines: list[str], zoo
     photo's own pixels), the caption ``lines`` below (at least 260 px wide)."""
     from hires_sheet import caption
 
-    from mustache.crops import before_after_crop
+    from mustache.measure.crops import before_after_crop
 
     pair = before_after_crop(before, after, face)
     if zoom > 1:
@@ -85,7 +85,7 @@ def hires_sheet(m, data: Path, out: Path, n: int, seed: int) -> None:
     from benchmarks import webphotos as wp
     from benchmarks.hair_quality import hires_person, split_of
     from data_prep.image_io import load_image
-    from mustache.apply import ApplyOptions
+    from mustache.paint.gan import ApplyOptions
 
     photos = [p for p in pick_faces(data / "hires", 60) if split_of(hires_person(p)) == "heldout"]
     tiles = []
@@ -118,7 +118,7 @@ def lfw_up_sheet(m, data: Path, out: Path, n: int, seed: int) -> None:
     from benchmarks import webphotos as wp
     from benchmarks.hair_quality import lfw_photos
     from data_prep.image_io import load_image
-    from mustache.apply import ApplyOptions
+    from mustache.paint.gan import ApplyOptions
 
     tiles = []
     for p in lfw_photos(data, real=False, split="heldout"):
@@ -145,7 +145,7 @@ def scene_sheet(m, data: Path, out: Path, seed: int) -> None:
 
     from benchmarks.hair_quality import hires_photos, lfw_photos, split_of
     from benchmarks.scenes import FacePlan, Sources, background, paste_faces
-    from mustache.apply import ApplyOptions
+    from mustache.paint.gan import ApplyOptions
 
     keep = {str(p.path.resolve()) for p in lfw_photos(data, False, "heldout")
             + hires_photos(data, False) if split_of(p.person) == "heldout"}
@@ -188,7 +188,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no photos at {args.data} (see ../shared/data/README.md)")
-    from mustache.apply import Mustacher
+    from mustache.paint.gan import Mustacher
 
     with Mustacher() as m:
         if "hires" in args.sheets:

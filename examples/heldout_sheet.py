@@ -25,8 +25,8 @@ from data_prep.align import Alignment, warp
 from data_prep.contact_sheet import grid
 from data_prep.dataset import holdout_split, read_manifest
 from data_prep.image_io import load_image, save_image
-from mustache.apply import ApplyOptions, Mustacher
-from mustache.classify import Scorer
+from mustache.learn.classify import Scorer
+from mustache.paint.gan import ApplyOptions, Mustacher
 
 
 def women_of_lfw(shared: Path) -> set[str]:
@@ -47,9 +47,9 @@ def main() -> None:
     args = ap.parse_args()
 
     records = read_manifest(args.data)
-    from mustache.apply import resolve_model
-    from mustache.checkpoint import load
-    from mustache.evaluate import holdout_of
+    from mustache.judge.evaluate import holdout_of
+    from mustache.learn.checkpoint import load
+    from mustache.paint.gan import resolve_model
 
     model = resolve_model(args.model)
     _, held = holdout_split(records, holdout_of(load(model), model))

@@ -104,7 +104,7 @@ def layout(tiles: list[np.ndarray], cols: int, footer: str, pad: int = 12) -> np
 
 def scorer_or_none():
     """The shipped mustache classifier, or None when it is missing (the score is optional)."""
-    from mustache.classify import DEFAULT_WEIGHTS, Scorer
+    from mustache.learn.classify import DEFAULT_WEIGHTS, Scorer
 
     return Scorer() if Path(DEFAULT_WEIGHTS).is_file() else None
 
@@ -122,8 +122,8 @@ def score(scorer, image: np.ndarray, face) -> float | None:
 
 def main() -> None:
     from data_prep.image_io import load_image, save_image
-    from mustache.apply import ApplyOptions
-    from mustache.crops import before_after_crop
+    from mustache.measure.crops import before_after_crop
+    from mustache.paint.gan import ApplyOptions
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="the hires folder")
@@ -137,11 +137,11 @@ def main() -> None:
 
     photos = pick_faces(args.data, 2 * args.n)  # faces left unchanged are replaced by the next
     if args.donor:
-        from mustache.donor import DonorTransfer
+        from mustache.paint.donor import DonorTransfer
 
         engine = DonorTransfer(args.donor)
     else:
-        from mustache.apply import Mustacher
+        from mustache.paint.gan import Mustacher
 
         engine = Mustacher()
     scorer = scorer_or_none()

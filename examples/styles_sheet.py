@@ -23,9 +23,9 @@ DEFAULT_FACES = ("canada/121m.jpg", "london_neutral/009_03.jpg", "london_smiling
 
 def main() -> None:
     from data_prep.image_io import load_image, save_image
-    from mustache.apply import ApplyOptions, Mustacher
-    from mustache.crops import mouth_crop_box
-    from mustache.styles import STYLES
+    from mustache.measure.crops import mouth_crop_box
+    from mustache.paint.gan import ApplyOptions, Mustacher
+    from mustache.paint.styles import STYLES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="the hires folder")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from mustache.options import ApplyOptions, Engine
+    from mustache.paint.options import ApplyOptions, Engine
 
 
 def apply(
@@ -43,8 +43,8 @@ def apply(
     import json
     import sys
 
+    from mustache.batch.files import make_engine, paint_file
     from mustache.errors import BadInput, NoFace, WorkFailed
-    from mustache.files import make_engine, paint_file
 
     if not src.exists():
         raise BadInput(f"{src}: not found")
@@ -56,12 +56,12 @@ def apply(
         raise BadInput("--cluster is for a folder of photos")
     say = (lambda s: typer.echo(s, err=True)) if json_out == "-" else typer.echo
 
-    from mustache.options import ApplyOptions
-    from mustache.styles import style_named
+    from mustache.paint.options import ApplyOptions
+    from mustache.paint.styles import style_named
 
     chosen = style_named(style)  # BadInput listing the choices
     if style_from is not None:
-        from mustache.donor import style_from_photo
+        from mustache.paint.donor import style_from_photo
 
         if chosen.name != "natural":
             raise BadInput("--style and --style-from: give one of them")
@@ -89,7 +89,7 @@ def apply(
                 import os
                 from functools import partial
 
-                from mustache.cluster import EngineSpec, FolderWorker, open_cluster
+                from mustache.batch.cluster import EngineSpec, FolderWorker, open_cluster
 
                 spec = EngineSpec(model, device, donor, donor_face, min_face)
                 with open_cluster(cluster, os.cpu_count() or 1) as c:
@@ -127,7 +127,7 @@ def apply(
 
 def _default_out(src: Path) -> Path:
     """``<stem>_mustache<suffix>`` beside ``src``; a video's is an mp4 (a GIF's a GIF)."""
-    from mustache.videoio import is_video_path, output_path
+    from mustache.video.codec import is_video_path, output_path
 
     return output_path(src) if is_video_path(src) else src.with_name(f"{src.stem}_mustache{src.suffix}")
 
@@ -142,8 +142,8 @@ def _folder(engine: Engine, src: Path, dst: Path, options: ApplyOptions, compare
     from tqdm import tqdm
 
     from data_prep.image_io import is_image_path
-    from mustache.files import paint_file_report
-    from mustache.videoio import is_video_path
+    from mustache.batch.files import paint_file_report
+    from mustache.video.codec import is_video_path
 
     dst_res = dst.resolve()
     photos = sorted(p for p in src.rglob("*") if p.is_file()

@@ -12,7 +12,7 @@ COLUMNS = (("mustache_rate", "rate", "{:.3f}"), ("mean_score", "score", "{:.3f}"
            ("outside_change", "outside", "{:.2f}"),
            ("landmark_drift", "drift%", "{:.2f}"), ("faces", "faces", "{}"),
            ("photos", "photos", "{}"))
-# report["hires"]: native-resolution figures on high-resolution photos (mustache.photo_metrics)
+# report["hires"]: native-resolution figures on high-resolution photos (mustache.measure.photo_metrics)
 HIRES_COLUMNS = (("detail_after", "detail", "{:.2f}"), ("detail_before", "detail0", "{:.2f}"),
                  ("coherence", "coh", "{:.3f}"), ("coherence_before", "coh0", "{:.3f}"),
                  ("brow_distance", "browdE", "{:.1f}"), ("brow_distance_before", "browdE0", "{:.1f}"),
@@ -86,8 +86,8 @@ def eval(  # noqa: A001 - the command is called `eval`
     except OSError as e:
         raise BadInput(f"{out}: cannot create the output folder ({e.strerror})") from None
 
-    from mustache.classify import Scorer
-    from mustache.evaluate import EvalConfig, evaluate, recorded_photo_dirs
+    from mustache.judge.evaluate import EvalConfig, evaluate, recorded_photo_dirs
+    from mustache.learn.classify import Scorer
 
     photos = (photos or recorded_photo_dirs(data)) if windows else []
 
@@ -123,7 +123,7 @@ def _hires(model: Path, sources: list[Path], max_photos: int, min_face: int, see
            device: str, notes: list[str]) -> dict | None:
     """hires_metrics of ``model``'s apply pipeline on up to ``max_photos`` photos, as a dict;
     None (with a note) when the pipeline is not available."""
-    from mustache.evaluate import default_apply_fn, hires_metrics, hires_photos
+    from mustache.judge.evaluate import default_apply_fn, hires_metrics, hires_photos
 
     chosen = hires_photos(sources, max_photos, seed)
     if not chosen:
@@ -147,7 +147,7 @@ def _existing_hair(data: Path, scorer, out: Path, split: str, per_set: int) -> N
     from data_prep.image_io import atomic_write_bytes
     from data_prep.landmarks import MediaPipeDetector
     from mustache.errors import BadInput
-    from mustache.fairness import (
+    from mustache.judge.fairness import (
         fairness_table,
         measure_cases,
         rows_report,

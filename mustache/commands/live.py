@@ -31,9 +31,9 @@ def live(
                        "`mustache apply clip.mp4` works without one")
     import cv2
 
-    from mustache.apply import ApplyOptions, Mustacher
-    from mustache.styles import style_named
-    from mustache.video import VideoMustacher
+    from mustache.paint.gan import ApplyOptions, Mustacher
+    from mustache.paint.styles import style_named
+    from mustache.video.stream import VideoMustacher
 
     try:
         options = ApplyOptions(seed=seed, color=color, min_face=min_face, style=style_named(style))

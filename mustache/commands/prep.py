@@ -41,7 +41,7 @@ def prep(
         raise BadInput(f"{photos}: input folder not found")
     scorer = None
     if auto_label is not None:  # a bad classifier fails now, not after the whole prep; loaded
-        from mustache.classify import Scorer  # once (its face detector is made only on use)
+        from mustache.learn.classify import Scorer  # once (its face detector is made only on use)
 
         scorer = Scorer(auto_label)
     if not 0 <= auto_label_margin < 0.5:
@@ -101,7 +101,7 @@ def prep(
             s = build_dataset(photos, out, label_fn, config, workers=n, shard=shard_,
                               limit=limit, progress=bar)
         else:  # one detector a Dask worker; this process writes the manifest
-            from mustache.cluster import open_cluster
+            from mustache.batch.cluster import open_cluster
 
             with open_cluster(cluster, n) as c:
                 s = build_dataset(photos, out, label_fn, config, shard=shard_, limit=limit,
@@ -139,7 +139,7 @@ def _print_summary(s, out: Path) -> None:
 
 
 def _auto_label(out: Path, scorer, margin: float) -> None:
-    """Score every face's window with ``scorer`` (a :class:`mustache.classify.Scorer`); label
+    """Score every face's window with ``scorer`` (a :class:`mustache.learn.classify.Scorer`); label
     the unlabelled ones (score >= 0.5 + margin: mustache, < 0.5 - margin: clean). Each manifest file is rewritten atomically; labels given by the
     label source are kept, labels from an earlier --auto-label are redone."""
     import json

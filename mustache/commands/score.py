@@ -21,8 +21,8 @@ def score(
     import json
 
     from data_prep.image_io import ImageLoadError, load_image
-    from mustache.classify import Scorer
     from mustache.errors import BadInput, NoFace, WorkFailed
+    from mustache.learn.classify import Scorer
 
     single = len(photos) == 1
     failed = 0

@@ -16,7 +16,7 @@ def styles(
 ) -> None:
     """List the named styles (`mustache apply --style NAME`); with --sheet, draw each on one
     face, mouth crops at 100%. Exit codes: 0 done, 2 bad input, 3 no face in the photo."""
-    from mustache.styles import STYLES
+    from mustache.paint.styles import STYLES
 
     for s in STYLES.values():
         typer.echo(f"{s.name:<11} {s.about}")
@@ -25,9 +25,9 @@ def styles(
     import numpy as np
 
     from data_prep.image_io import save_image
-    from mustache.apply import ApplyOptions, Mustacher, as_rgb
-    from mustache.crops import mouth_crop_box
     from mustache.errors import BadInput, NoFace
+    from mustache.measure.crops import mouth_crop_box
+    from mustache.paint.gan import ApplyOptions, Mustacher, as_rgb
 
     if photo is not None:
         image = as_rgb(photo)

@@ -36,7 +36,7 @@ def train(
     checkpoints (checkpoints/latest.pt) to the run folder. Under `torchrun --nproc_per_node=N -m
     mustache train` it trains with DDP."""
     from mustache.errors import BadInput
-    from mustache.train import training_loop
+    from mustache.learn.train import training_loop
 
     if data is not None and data_option is not None and data != data_option:
         raise BadInput(f"two datasets given ({data} and --data {data_option}): give one")

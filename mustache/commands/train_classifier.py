@@ -41,9 +41,9 @@ def train_classifier(
     import torch
 
     from data_prep.labels import from_csv
-    from mustache.classify import ClassifierTrainConfig
-    from mustache.classify import train_classifier as train
-    from mustache.models.classifier import ClassifierConfig
+    from mustache.learn.classify import ClassifierTrainConfig
+    from mustache.learn.classify import train_classifier as train
+    from mustache.learn.models.classifier import ClassifierConfig
 
     if threads:
         torch.set_num_threads(threads)

@@ -127,8 +127,8 @@ def create_app(config: ServeConfig = ServeConfig(), model: ModelServer | None = 
 
     @app.get("/api/config")
     async def settings():
-        from mustache.haircolor import COLOUR_NAMES
-        from mustache.styles import STYLES
+        from mustache.paint.styles import STYLES
+        from mustache.strands.haircolor import COLOUR_NAMES
 
         return {"styles": list(STYLES), "colours": list(COLOUR_NAMES),
                 "examples": list(work.EXAMPLES), "max_bytes": config.limits.max_bytes,

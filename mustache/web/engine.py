@@ -18,8 +18,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceLandmarks, MediaPipeDetector
-    from mustache.options import ApplyOptions, ApplyResult, Engine
-    from mustache.video import VideoMustacher
+    from mustache.paint.options import ApplyOptions, ApplyResult, Engine
+    from mustache.video.stream import VideoMustacher
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ModelServer:
     jobs at once are no faster than one after the other: one lock serialises the work."""
 
     def __init__(self, config: EngineConfig = EngineConfig()):
-        from mustache.apply import Mustacher
+        from mustache.paint.gan import Mustacher
 
         self.config = config
         self._detectors: dict[float, MediaPipeDetector] = {}
@@ -80,7 +80,7 @@ class ModelServer:
         more, which should not be a user's first request."""
         from skimage import data
 
-        from mustache.options import ApplyOptions
+        from mustache.paint.options import ApplyOptions
 
         rgb = data.astronaut()
         self._detector(search_width(shape, self.config))
@@ -99,11 +99,11 @@ class ModelServer:
             return self._detector(search_width(rgb.shape[:2], self.config)).detect(rgb)
 
     def donor(self, rgb: np.ndarray) -> Engine:
-        """A :class:`mustache.donor.DonorTransfer` of the largest face in ``rgb`` (BadInput
+        """A :class:`mustache.paint.donor.DonorTransfer` of the largest face in ``rgb`` (BadInput
         when it has none with a visible upper lip), sharing this server's detector."""
         import warnings
 
-        from mustache.donor import DonorTransfer
+        from mustache.paint.donor import DonorTransfer
 
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its warning is in .warnings, shown on the page
@@ -147,7 +147,7 @@ class ModelServer:
              ) -> LiveVideo:
         """A webcam stream of its own (see :class:`LiveVideo`), painted by the generator or the
         donor; ``rate``: about the frames a second it will get (the smoothing's time scale)."""
-        from mustache.video import VideoMustacher
+        from mustache.video.stream import VideoMustacher
 
         return LiveVideo(VideoMustacher(donor or self.mustacher, options, rate=rate), self._lock)
 
@@ -159,7 +159,7 @@ class ModelServer:
 
 
 class LiveVideo:
-    """One browser's webcam: its own :class:`mustache.video.VideoMustacher`, so its own face
+    """One browser's webcam: its own :class:`mustache.video.stream.VideoMustacher`, so its own face
     tracks and its own face detector (MediaPipe's mesh follows faces from call to call: shared,
     one browser's face would be looked for in another's frames).
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mustache.errors import BadInput
 
 if TYPE_CHECKING:
-    from mustache.options import ApplyOptions
+    from mustache.paint.options import ApplyOptions
 
 SEED_MAX = 2**31 - 1  # seeds a JavaScript number and every numpy generator take as they are
 MAX_VARIATIONS = 6
@@ -60,8 +60,8 @@ class Settings:
 def parse_settings(query: Mapping[str, Sequence[str]], keep_exif: bool = False) -> Settings:
     """The query's values (name -> every value given) -> :class:`Settings`; ``keep_exif``:
     the server's default for that setting."""
-    from mustache.options import ApplyOptions
-    from mustache.styles import style_named
+    from mustache.paint.options import ApplyOptions
+    from mustache.paint.styles import style_named
 
     for key, values in query.items():
         if key not in KNOWN:
