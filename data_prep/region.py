@@ -83,11 +83,26 @@ def polygon_mask(polygon: np.ndarray, size: int | tuple[int, int], feather: floa
     pts = np.round(np.asarray(polygon) * 16).astype(np.int32)  # 4 bits of sub-pixel precision
     cv2.fillPoly(m, [pts], 255, lineType=cv2.LINE_AA, shift=4)
     out = m.astype(np.float32) / 255.0
-    if feather > 0:
-        out = cv2.GaussianBlur(out, (0, 0), feather)
-        # renormalise so the blurred mask still reaches 1 in the region's core
-        out = np.clip(out * 1.5 - 0.25, 0.0, 1.0)
-    return out
+    return feather_mask(out, feather) if feather > 0 else out
+
+
+def feather_mask(hard: np.ndarray, sigma: float) -> np.ndarray:
+    """A (h, w) mask softened by a Gaussian of ``sigma`` px, renormalised so it still reaches 1
+    in its core: the one feather of regions and styles' outlines."""
+    import cv2
+
+    out = cv2.GaussianBlur(np.asarray(hard, np.float32), (0, 0), sigma)
+    return np.clip(out * 1.5 - 0.25, 0.0, 1.0)
+
+
+def padded_box(points: np.ndarray, pad: float, shape: tuple[int, int], end: int = 0
+               ) -> tuple[int, int, int, int]:
+    """The box (x0, y0, x1, y1) of ``points`` (K, 2) grown by ``pad`` px, clipped to a photo of
+    ``shape`` (h, w); ``end`` px more past the far corner (1: the last pixel's own column)."""
+    h, w = shape
+    x0, y0 = np.floor(points.min(0) - pad).astype(int)
+    x1, y1 = np.ceil(points.max(0) + pad).astype(int) + end
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
 
 
 @dataclass(frozen=True, eq=False)

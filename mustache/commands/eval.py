@@ -123,7 +123,8 @@ def _hires(model: Path, sources: list[Path], max_photos: int, min_face: int, see
            device: str, notes: list[str]) -> dict | None:
     """hires_metrics of ``model``'s apply pipeline on up to ``max_photos`` photos, as a dict;
     None (with a note) when the pipeline is not available."""
-    from mustache.judge.evaluate import default_apply_fn, hires_metrics, hires_photos
+    from mustache.judge.evaluate import default_apply_fn
+    from mustache.judge.hires import hires_metrics, hires_photos
 
     chosen = hires_photos(sources, max_photos, seed)
     if not chosen:

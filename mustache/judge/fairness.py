@@ -10,7 +10,7 @@ person (``tune`` / ``heldout``, half each; CelebA's photo id stands in for the p
   0.9) and women (p_Male < 0.2), one photo a person; CelebA clean-shaven men (Mustache=-1,
   Goatee=-1, No_Beard=1); the studio photos without facial hair (hires/, 118 women);
 - real: LFW p_Mustache > 0.5 (at most 3 photos a person); CelebA Mustache=1, Goatee=-1; the 7
-  studio photos of ``mustache.judge.evaluate.REAL_HAIR`` (in every split: they are the goal's 7).
+  studio photos of ``mustache.judge.hires.REAL_HAIR`` (in every split: they are the goal's 7).
 
     cases = shared_cases(Path("../shared/data"), "heldout", per_set=400)
     rows = measure_cases(cases, detector, scorer)        # one dict a face (HairEvidence fields)
@@ -111,7 +111,7 @@ def _celeba(data: Path) -> list[Case]:
 def _hires(data: Path) -> list[Case]:
     """The studio photos: the women (london_info.csv, canada's "f" files) as clean-shaven, the 7
     REAL_HAIR photos as real; the other men are left out (several have stubble)."""
-    from mustache.judge.evaluate import REAL_HAIR
+    from mustache.judge.hires import REAL_HAIR
 
     root = data / "hires"
     women = set()

@@ -36,6 +36,14 @@ from data_prep.pixels import mask_to_model, to_model, to_uint8
 from mustache.errors import BadInput, WorkFailed
 from mustache.learn import checkpoint as ckpt_io
 from mustache.learn import distributed
+from mustache.learn.run_state import (
+    cpu_state,
+    gather_rng,
+    get_rng,
+    new_run_dir,
+    set_rng,
+    truncate_stats,
+)
 
 VERSION = 1
 
@@ -124,32 +132,16 @@ def training_loop(
     run_dir: str | Path | None = None,  # this run's folder; None: a new runs/NNNNN-<preset>
     runs_root: str | Path = "runs",  # where new run folders go
     resume: str | Path | None = None,  # checkpoint file or run folder to continue
-    preset: str | None = None,  # model size and defaults: tiny | default | large
-    steps: int | None = None,  # total optimiser steps
-    batch_size: int | None = None,  # global batch, split across ranks
-    lr_g: float | None = None,  # generator Adam lr
-    lr_d: float | None = None,  # discriminator Adam lr
-    device: str | None = None,  # auto | cpu | cuda
-    seed: int | None = None,  # seeds every RNG
-    sample_every: int | None = None,  # steps between sample grids
-    checkpoint_every: int | None = None,  # steps between checkpoints
-    log_every: int | None = None,  # steps between stats.jsonl lines
-    workers: int | None = None,  # threads decoding the windows at start (0: one per core)
-    compile: bool | None = None,  # torch.compile the networks
-    rec_weight: float | None = None,  # masked L1 reconstruction, when the asked label is real
-    cls_weight: float | None = None,  # classification loss (D on real, G on fakes)
-    guide: str | Path | None = None,  # frozen classifier checkpoint that also judges G's output
-    guide_weight: float | None = None,  # weight of the guide's classification loss on G
-    ema_beta: float | None = None,  # EMA decay of the generator, per step
-    warmup: int | None = None,  # linear learning-rate warm-up, steps
-    holdout: float | None = None,  # fraction of persons never trained on
     grid_per_label: int = 8,  # held-out windows of each label in the sample grid
     progress: bool = True,  # tqdm bar on rank 0
+    **options: Any,  # any other TrainConfig field, by name (None: not given)
 ) -> Path:
-    """Train (or continue) a run; returns its folder. An option left None is not given: a
-    resumed run takes it from its checkpoint, a new one from the preset or TrainConfig
-    (:func:`resolve_config`). Raises BadInput on bad input, WorkFailed on a non-finite loss."""
-    explicit = {k: v for k, v in locals().items() if k in OPTIONS}  # before any other local
+    """Train (or continue) a run; returns its folder. ``options`` are :class:`TrainConfig`'s
+    fields (documented there, once); one left out or None is not given: a resumed run takes it
+    from its checkpoint, a new one from the preset or TrainConfig (:func:`resolve_config`,
+    TypeError naming an unknown one). Raises BadInput on bad input, WorkFailed on a non-finite
+    loss."""
+    explicit = {"data": data, **options}
     from data_prep.build import read_prep_config
     from data_prep.dataset import (
         TRAINING_FIELDS,
@@ -302,7 +294,7 @@ def training_loop(
     if ckpt is not None:
         states = ckpt["rng"]
         if len(states) == dist.world:
-            _set_rng(states[dist.rank], sampler, dev)
+            set_rng(states[dist.rank], sampler, dev)
         elif dist.main:
             print(f"resuming on {dist.world} ranks from {len(states)}: RNG streams start afresh")
 
@@ -312,12 +304,12 @@ def training_loop(
     if dist.main:
         from data_prep.image_io import atomic_write_bytes
 
-        run = Path(run_dir) if run_dir is not None else _new_run_dir(Path(runs_root), cfg.preset)
+        run = Path(run_dir) if run_dir is not None else new_run_dir(Path(runs_root), cfg.preset)
         run.mkdir(parents=True, exist_ok=True)
         stats_path, options_path = run / "stats.jsonl", run / "config.json"
         resumes = []
         if ckpt is not None:  # forget stats and resumes after the checkpoint we continue from
-            _truncate_stats(stats_path, step)
+            truncate_stats(stats_path, step)
             old = json.loads(options_path.read_text()) if options_path.is_file() else {}
             resumes = [r for r in old.get("resumes", []) if r["step"] < step]
             resumes.append({"step": step, "changed": changed})
@@ -335,16 +327,16 @@ def training_loop(
     del windows, masks
 
     def save_checkpoint():
-        rng = _gather_rng(_get_rng(sampler, dev), dist)
+        rng = gather_rng(get_rng(sampler, dev), dist)
         if not dist.main:
             return
         payload = {
             "kind": ckpt_io.GAN_KIND, "version": VERSION,
             "generator_config": to_dict(g_cfg),
-            "generator_ema": _cpu(g_ema.state_dict()), "prep_config": prep_config,
-            "generator": _cpu(g_net.state_dict()), "discriminator": _cpu(d_net.state_dict()),
+            "generator_ema": cpu_state(g_ema.state_dict()), "prep_config": prep_config,
+            "generator": cpu_state(g_net.state_dict()), "discriminator": cpu_state(d_net.state_dict()),
             "discriminator_config": to_dict(d_cfg),
-            "optimizers": {"g": _cpu(opt_g.state_dict()), "d": _cpu(opt_d.state_dict())},
+            "optimizers": {"g": cpu_state(opt_g.state_dict()), "d": cpu_state(opt_d.state_dict())},
             "schedulers": {"g": sched_g.state_dict(), "d": sched_d.state_dict()},
             "step": step, "rng": rng, "train_config": to_dict(cfg), "world_size": dist.world,
         }
@@ -537,63 +529,3 @@ def _preset(name: str):
         return presets.get(name)
     except ValueError as e:
         raise BadInput(f"--preset: {e}") from None
-
-
-def _new_run_dir(root: Path, preset: str) -> Path:
-    """runs/00001-default, runs/00002-default, ...: one more than the largest number there."""
-    nums = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.is_dir()]
-    return root / f"{max(nums, default=0) + 1:05d}-{preset}"
-
-
-def _truncate_stats(path: Path, step: int) -> None:
-    if not path.exists():
-        return
-    keep = [ln for ln in path.read_text().splitlines()
-            if ln.strip() and json.loads(ln).get("step", 0) <= step]
-    path.write_text("".join(ln + "\n" for ln in keep))
-
-
-def _cpu(obj):
-    """A state dict (nested) with every tensor on the CPU, for a device-free checkpoint."""
-    if torch.is_tensor(obj):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_cpu(v) for v in obj)
-    return obj
-
-
-def _get_rng(sampler: np.random.Generator, dev: torch.device) -> dict:
-    """Every RNG state as plain lists/ints/tensors (loadable with weights_only=True)."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, pstate, pgauss = random.getstate()
-    out = {"torch": torch.get_rng_state(),
-           "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-           "python": [version, list(pstate), pgauss],
-           "sampler": json.dumps(sampler.bit_generator.state)}  # 128-bit ints: as text
-    if dev.type == "cuda":
-        out["cuda"] = torch.cuda.get_rng_state(dev)
-    return out
-
-
-def _set_rng(state: dict, sampler: np.random.Generator, dev: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, pstate, pgauss = state["python"]
-    random.setstate((version, tuple(pstate), pgauss))
-    sampler.bit_generator.state = json.loads(state["sampler"])
-    if dev.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], dev)
-
-
-def _gather_rng(state: dict, dist) -> list[dict]:
-    """Every rank's RNG states, on rank 0 (others get [])."""
-    if dist.world == 1:
-        return [state]
-    import torch.distributed as tdist
-
-    out = [None] * dist.world if dist.main else None
-    tdist.gather_object(_cpu(state), out, dst=0)
-    return out or []

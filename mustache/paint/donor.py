@@ -25,40 +25,23 @@ import numpy as np
 
 from data_prep import indices as ix
 from data_prep.landmarks import FaceDetector, box_iou
-from data_prep.region import RegionConfig, polygon_mask, region_polygon
+from data_prep.region import polygon_mask, region_polygon
 from mustache.errors import BadInput
 from mustache.paint.gan import as_rgb
 from mustache.paint.options import ApplyOptions, ApplyResult
+from mustache.paint.warp import (  # noqa: F401 (DonorConfig, piecewise_map, match_colour: public here too)
+    CONTROL_INDICES,
+    LIPS,
+    DonorConfig,
+    box_of,
+    control_points,
+    eye_frame,
+    match_colour,
+    piecewise_map,
+    skin_ring,
+)
 
-# Landmarks in and around the region that drive the warp: nose base, the under-nose line, both
-# upper-lip contours, the lower lip (the region droops beside the mouth corners), cheeks
-# beside the nose and the mouth, and the chin just below the lip.
-_NOSE = (2, 97, 326, 98, 327)  # not 94: it sits within a pixel of 2 and makes slivers
-_CHEEKS = (36, 266, 205, 425, 206, 426, 207, 427, 216, 436, 192, 416, 214, 434, 212, 432,
-           202, 422)
-_CHIN = (83, 18, 313)
-CONTROL_INDICES = tuple(dict.fromkeys(
-    _NOSE + ix.UNDER_NOSE + ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER + ix.LOWER_LIP_OUTER
-    + _CHEEKS + _CHIN))
-_LIPS = ix.UPPER_LIP_OUTER + ix.LOWER_LIP_OUTER[::-1]  # outer lip contour, for the skin ring
 _VISIBLE = ix.UNDER_NOSE + ix.UPPER_LIP_OUTER  # must lie inside the donor photo
-
-
-@dataclass(frozen=True)
-class DonorConfig:
-    # the region polygon and its feather: wider than `apply`'s by default, so the Poisson
-    # boundary runs over skin around the donor's hair rather than through it (a boundary
-    # through the hair pulls it to the target's skin colour and washes it out)
-    region: RegionConfig = RegionConfig(lift=0.10, grow=0.10, reach=0.10, droop=0.12)
-    min_mouth_width: float = 10.0  # photo px between the mouth corners; less is no usable lip
-    min_region_area: float = 80.0  # photo px^2 of the region polygon
-    mirror_yaw: float = 6.0  # deg; mirror the donor when both heads turn beyond this, opposite ways
-    frame: float = 0.35  # outer frame of the warp, beyond the region (x eye distance)
-    frame_points: int = 16  # points on that frame
-    ring: float = 0.12  # width of the skin ring around the region for colour (x eye distance)
-    max_gain: float = 1.6  # bound on the colour match's scale factors, either way
-    check_mustache: bool = True  # score the donor with the shipped classifier, if there is one
-    warn_below: float = 0.5  # classifier score under which the donor gets a warning
 
 
 class DonorWarning(UserWarning):
@@ -76,136 +59,6 @@ class DonorFace:
     box: tuple[float, float, float, float]  # (x0, y0, x1, y1) photo px
     polygon: np.ndarray  # (K, 2) region polygon, photo px
     yaw: float  # degrees, sign = which way the head turns (data_prep.quality.head_pose)
-
-
-# ---------------------------------------------------------------- geometry
-
-def _eye_frame(xy: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """-> (eye distance, unit 'right', unit 'down'): the canvas's face frame
-    (:func:`data_prep.canvas.face_frame`; its scale the face's own, a turned face's too)."""
-    from data_prep.canvas import face_frame
-
-    f = face_frame(xy)
-    return f.eye_distance, f.right, f.down
-
-
-def control_points(points: np.ndarray, config: DonorConfig = DonorConfig()) -> np.ndarray:
-    """(478, 2+) landmarks -> (N, 2) warp control points: the landmarks of CONTROL_INDICES,
-    then an ellipse of ``frame_points`` around the region in the face's own axes (so the warp
-    fades into a plain similarity away from the lip). Same N and order for every face."""
-    xy = np.asarray(points, dtype=np.float64)[:, :2]
-    d, right, down = _eye_frame(xy)
-    poly = region_polygon(xy, config.region)
-    c = poly.mean(0)
-    rx = np.abs((poly - c) @ right).max() + config.frame * d
-    ry = np.abs((poly - c) @ down).max() + config.frame * d
-    t = np.linspace(0, 2 * np.pi, config.frame_points, endpoint=False)
-    ring = c + np.outer(rx * np.cos(t), right) + np.outer(ry * np.sin(t), down)
-    return np.concatenate([xy[list(CONTROL_INDICES)], ring])
-
-
-def piecewise_map(src: np.ndarray, dst: np.ndarray, box: tuple[int, int, int, int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Backward map of a piecewise-affine warp taking ``src`` points (N, 2) to ``dst`` (N, 2).
-
-    Returns (map_x, map_y), float32 (y1 - y0, x1 - x0): for each pixel of the destination box
-    (x0, y0, x1, y1), where to sample the source, for ``cv2.remap``. Triangles are Delaunay on
-    ``dst``; outside their hull the map is the least-squares similarity of all points.
-    """
-    import cv2
-    from scipy.spatial import Delaunay
-
-    src = np.asarray(src, np.float64)
-    dst = np.asarray(dst, np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 3:
-        raise ValueError(f"src and dst must both be (N>=3, 2), got {src.shape} and {dst.shape}")
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    local = dst - [x0, y0]
-    sim, _ = cv2.estimateAffinePartial2D(local, src, method=cv2.LMEDS)
-    if sim is None:
-        raise ValueError("degenerate control points: cannot fit a similarity")
-    tris = Delaunay(local).simplices
-    label = np.zeros((h, w), np.uint16)  # 0 = outside every triangle: the similarity
-    table = np.repeat(sim[None], len(tris) + 1, axis=0)  # (T+1, 2, 3) dst box -> src
-    scale = np.sqrt(abs(np.linalg.det(sim[:, :2])))
-    for k, t in enumerate(tris, start=1):
-        a = local[t]
-        if abs(np.cross(a[1] - a[0], a[2] - a[0])) < 1e-6:
-            continue  # flat triangle: its pixels keep the similarity
-        m = cv2.getAffineTransform(a.astype(np.float32), src[t].astype(np.float32))
-        sv = np.linalg.svd(m[:, :2], compute_uv=False)
-        if sv[0] > 4 * scale or sv[1] < scale / 4:
-            continue  # a sliver stretched out of shape (near-coincident points): no spikes
-        table[k] = m
-        cv2.fillConvexPoly(label, np.round(a * 16).astype(np.int32), k, lineType=cv2.LINE_8,
-                           shift=4)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    m = table[label]  # (h, w, 2, 3)
-    mx = m[..., 0, 0] * xx + m[..., 0, 1] * yy + m[..., 0, 2]
-    my = m[..., 1, 0] * xx + m[..., 1, 1] * yy + m[..., 1, 2]
-    return mx.astype(np.float32), my.astype(np.float32)
-
-
-def _box_of(polygon: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    h, w = shape
-    x0, y0 = np.floor(polygon.min(0) - pad).astype(int)
-    x1, y1 = np.ceil(polygon.max(0) + pad).astype(int) + 1
-    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
-
-
-# ---------------------------------------------------------------- colour
-
-def _skin_ring(xy: np.ndarray, polygon: np.ndarray, box: tuple[int, int, int, int],
-               config: DonorConfig) -> np.ndarray:
-    """Bool (h, w) mask of skin just outside the region (lips left out) within ``box``."""
-    import cv2
-
-    x0, y0, x1, y1 = box
-    d, _, _ = _eye_frame(xy)
-    inside = polygon_mask(polygon - [x0, y0], (y1 - y0, x1 - x0)) > 0
-    r = max(2, int(round(config.ring * d)))
-    grown = cv2.dilate(inside.astype(np.uint8), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
-    lips = polygon_mask(xy[list(_LIPS)] - [x0, y0], (y1 - y0, x1 - x0)) > 0
-    return grown & ~inside & ~lips
-
-
-def _robust_stats(lab: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and IQR-based std per channel of (h, w, 3) float pixels under ``mask``: nostrils,
-    stubble and highlights in the ring do not drag them."""
-    px = lab[mask]
-    if len(px) < 20:
-        raise ValueError("skin ring too small")
-    q25, q50, q75 = np.percentile(px, [25, 50, 75], axis=0)
-    return q50, np.maximum((q75 - q25) / 1.349, 1e-3)
-
-
-def match_colour(patch: np.ndarray, patch_ring: np.ndarray, target: np.ndarray,
-                 target_ring: np.ndarray, max_gain: float = 1.6) -> np.ndarray:
-    """Recolour the donor ``patch`` (h, w, 3) uint8 so that its skin ring ``patch_ring`` (h, w)
-    bool matches the ``target`` box's ring (same shapes) in Lab.
-
-    Lightness is scaled by the ratio of the ring medians (a change of light multiplies, so the
-    hair stays as much darker than the skin as it was) and its contrast by the ratio of the
-    spreads; a and b are shifted to the target's median and scaled down (never up) towards its
-    spread. Gains are kept within [1/max_gain, max_gain].
-    """
-    import cv2
-
-    lab_p = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab_t = cv2.cvtColor(target, cv2.COLOR_RGB2LAB).astype(np.float32)
-    mp, sp = _robust_stats(lab_p, patch_ring)
-    mt, st = _robust_stats(lab_t, target_ring)
-    lo, hi = 1 / max_gain, max_gain
-    out = np.empty_like(lab_p)
-    light = np.clip(mt[0] / max(mp[0], 1.0), lo, hi)
-    contrast = np.clip((st[0] / sp[0]) / light, lo, hi)  # extra contrast beyond the light gain
-    out[..., 0] = (lab_p[..., 0] * light - mt[0]) * contrast + mt[0]
-    for c in (1, 2):  # a colour cast shifts chroma; it is never made stronger than it was
-        k = np.clip(st[c] / sp[c], lo, 1.0)
-        out[..., c] = (lab_p[..., c] - mp[c]) * k + mt[c]
-    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 # ---------------------------------------------------------------- the donor
@@ -344,14 +197,14 @@ class DonorTransfer:
         pts = np.asarray(points, np.float64)
         donor = self.donor_for(head_pose(pts)[0])
         xy_t, xy_d = pts[:, :2], donor.points[:, :2]
-        d_t, _, _ = _eye_frame(xy_t)
+        d_t, _, _ = eye_frame(xy_t)
         poly_t = region_polygon(xy_t, cfg.region)
         feather = cfg.region.feather * d_t
-        box = _box_of(poly_t, 3 * feather + 3, target.shape[:2])
+        box = box_of(poly_t, 3 * feather + 3, target.shape[:2])
         x0, y0, x1, y1 = box
         # the donor's own region, cut with room for the warp and the ring
-        d_d, _, _ = _eye_frame(xy_d)
-        dbox = _box_of(control_points(xy_d, cfg), 4, donor.image.shape[:2])
+        d_d, _, _ = eye_frame(xy_d)
+        dbox = box_of(control_points(xy_d, cfg), 4, donor.image.shape[:2])
         src = donor.image[dbox[1]:dbox[3], dbox[0]:dbox[2]]
         scale = d_d / max(d_t, 1e-6)
         if scale > 1.5:  # shrinking a lot: smooth first so the resample does not alias
@@ -368,10 +221,10 @@ class DonorTransfer:
         my = np.where(on, fm[..., 1] - dbox[1], my).astype(np.float32)
         warped = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
         # colour: the donor's ring, warped the same way, against the target's ring
-        ring_d = _skin_ring(xy_d - dbox[:2], donor.polygon - dbox[:2],
+        ring_d = skin_ring(xy_d - dbox[:2], donor.polygon - dbox[:2],
                             (0, 0, src.shape[1], src.shape[0]), cfg).astype(np.uint8)
         ring_d = cv2.remap(ring_d, mx, my, cv2.INTER_NEAREST, borderValue=0) > 0
-        ring_t = _skin_ring(xy_t, poly_t, box, cfg) & ring_d
+        ring_t = skin_ring(xy_t, poly_t, box, cfg) & ring_d
         here = target[y0:y1, x0:x1]
         try:
             warped = match_colour(warped, ring_t, here, ring_t, cfg.max_gain)
@@ -411,7 +264,7 @@ class DonorTransfer:
         from mustache.strands.haircolor import colour_from_pixels
 
         f = self.face
-        box = _box_of(f.polygon, 0, f.image.shape[:2])
+        box = box_of(f.polygon, 0, f.image.shape[:2])
         inside = polygon_mask(f.polygon - box[:2], (box[3] - box[1], box[2] - box[0])) > 0.5
         px = f.image[box[1]:box[3], box[0]:box[2]][inside]
         if len(px) < 20:
@@ -465,21 +318,21 @@ def mustache_mask(image: np.ndarray, points: np.ndarray, config: DonorConfig = D
     from mustache.paint.styles import search_polygon
 
     xy = np.asarray(points, np.float64)[:, :2]
-    d, _, _ = _eye_frame(xy)
+    d, _, _ = eye_frame(xy)
     poly = region_polygon(xy, config.region)
     search = search_polygon(xy)
-    box = _box_of(np.concatenate([poly, search]), 0.25 * d, image.shape[:2])
+    box = box_of(np.concatenate([poly, search]), 0.25 * d, image.shape[:2])
     x0, y0, x1, y1 = box
     shape = (y1 - y0, x1 - x0)
     from mustache.strands.haircolor import rgb_to_lab
 
     light = rgb_to_lab(image[y0:y1, x0:x1])[..., 0].astype(np.float32)  # L*, 0-100
-    ring = _skin_ring(xy, poly, box, config)
+    ring = skin_ring(xy, poly, box, config)
     if ring.sum() < 20:
         return np.zeros(image.shape[:2], bool)
     drop = np.median(light[ring]) - cv2.GaussianBlur(light, (0, 0), 0.02 * d)
     inside = polygon_mask(search - [x0, y0], shape) > 0.5
-    lips = polygon_mask(xy[list(_LIPS)] - [x0, y0], shape) > 0
+    lips = polygon_mask(xy[list(LIPS)] - [x0, y0], shape) > 0
     # a mustache is clearly darker than the skin (stubble and the philtrum's shade are not)
     hard = ((drop > max(7.0, 0.45 * float(np.percentile(drop[inside], 98)))) & inside
             & ~lips).astype(np.uint8)

@@ -429,20 +429,17 @@ def fit_style(style: Style, landmarks: np.ndarray, shape: tuple[int, int],
 
 
 def _feather(hard: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """A hard (h, w) mask softened over about a millimetre (as ``polygon_mask`` feathers)."""
-    import cv2
+    """A hard (h, w) mask softened over about a millimetre (``polygon_mask``'s feather)."""
+    from data_prep.region import feather_mask
 
-    out = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), 0.6 * px_per_mm)
-    return np.clip(out * 1.5 - 0.25, 0.0, 1.0)
+    return feather_mask(hard, 0.6 * px_per_mm)
 
 
 def style_box(style: Style, landmarks: np.ndarray, px_per_mm: float,
               shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """The photo box (x0, y0, x1, y1) the style's feathered outline needs on one face,
     clipped to a photo of ``shape`` (h, w)."""
-    poly = style_polygon(style, landmarks)
+    from data_prep.region import padded_box
+
     pad = (style.margin_mm + 3 * style.feather_mm) * px_per_mm + 3
-    x0, y0 = np.floor(poly.min(0) - pad).astype(int)
-    x1, y1 = np.ceil(poly.max(0) + pad).astype(int)
-    h, w = shape
-    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+    return padded_box(style_polygon(style, landmarks), pad, shape)

@@ -188,7 +188,7 @@ class _StandIn:
 
 
 def test_hires_photos_real_hair_first_then_each_folder_in_turn(tmp_path):
-    from mustache.judge.evaluate import hires_photos
+    from mustache.judge.hires import hires_photos
 
     for name in ["a/1.jpg", "a/2.jpg", "a/3.jpg", "b/1.png", "canada/115m.jpg", "a/notes.txt"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
@@ -201,7 +201,7 @@ def test_hires_photos_real_hair_first_then_each_folder_in_turn(tmp_path):
 
 
 def test_hires_metrics_with_a_stand_in_pipeline(hires_dir, stranded_apply):
-    from mustache.judge.evaluate import hires_metrics, hires_photos
+    from mustache.judge.hires import hires_metrics, hires_photos
 
     photos = hires_photos([hires_dir])
     rep = hires_metrics(stranded_apply, photos, min_face=100)

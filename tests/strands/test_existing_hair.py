@@ -225,7 +225,7 @@ def test_real_photos_women_painted_mustaches_left_alone():
     upside down (landmarks turned with the photo)."""
     from data_prep.image_io import load_image
     from data_prep.landmarks import MediaPipeDetector
-    from mustache.judge.evaluate import REAL_HAIR
+    from mustache.judge.hires import REAL_HAIR
     from mustache.learn.classify import Scorer
 
     # the 5 of 118 women the classifier alone skipped (scores 0.53-0.78), all darker-lipped
