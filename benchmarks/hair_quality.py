@@ -158,19 +158,16 @@ def lfw_photos(data: Path, real: bool, split: str = "all") -> list[Photo]:
                 per[person] = per.get(person, 0) + 1
                 out.append(Photo(root / r["file"], person, "real"))
         return out
+    from mustache.judge.fairness import lfw_sex
+
     strata: dict[str, list[Photo]] = {}
     seen: set[str] = set()
     for r in rows:
         person = "lfw/" + Path(r["file"]).parent.name
-        male = _float(r["p_Male"])
         if person in seen:
             continue
-        if male > 0.5 and _float(r["p_Mustache"]) < 0.05 and _float(r["p_Goatee"]) < 0.05 \
-                and _float(r["p_No_Beard"]) > 0.9:
-            sex = "man"
-        elif male < 0.2:
-            sex = "woman"
-        else:
+        sex = lfw_sex(r)
+        if sex is None:
             continue
         if race.get(Path(r["file"]).name) in DARK_RACES:
             kind = f"{sex} dark"

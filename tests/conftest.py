@@ -109,3 +109,46 @@ def synthetic_dataset(tmp_path_factory, synthetic_photos) -> Path:
     s = build_dataset(synthetic_photos, out, from_folders, workers=1)
     assert s.kept == 16, s.to_dict()
     return out
+
+
+class FixedScorer:
+    """A classifier stand-in that gives every face the same score (one fooled by a darker lip,
+    or one sure of a beard)."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def score_faces(self, image, faces):
+        return np.full(len(faces), self.score)
+
+
+@pytest.fixture(scope="module")
+def big_head(astronaut, detector):
+    """The astronaut's head upscaled so the face is about 600 px wide (hair resolved), and the
+    faces found on it."""
+    import cv2
+
+    big = cv2.resize(astronaut[40:260, 120:340], (1320, 1320), interpolation=cv2.INTER_CUBIC)
+    return big, detector.detect(big)
+
+
+def seconds_each(fn, repeats: int) -> float:
+    """``fn()``'s mean wall time over ``repeats`` calls, after one call to warm it."""
+    import time
+
+    fn()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t) / repeats
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The web page's loaded model (tests/web), one a test module."""
+    pytest.importorskip("fastapi")
+    from mustache.web.engine import EngineConfig, ModelServer
+
+    m = ModelServer(EngineConfig())
+    yield m
+    m.close()

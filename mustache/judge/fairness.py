@@ -55,6 +55,17 @@ def split_of(person: str) -> str:
     return "heldout" if unit_hash(person) < 0.5 else "tune"
 
 
+def lfw_sex(row: dict) -> str | None:
+    """"man" (clean-shaven), "woman", or None (unsure, or some facial hair) by LFW's predicted
+    attributes (manifest.csv's p_*): the bars the fairness report and
+    ``benchmarks/hair_quality.py`` both split people by."""
+    male = _f(row["p_Male"])
+    if male > 0.5 and _f(row["p_Mustache"]) < 0.05 and _f(row["p_Goatee"]) < 0.05 \
+            and _f(row["p_No_Beard"]) > 0.9:
+        return "man"
+    return "woman" if male < 0.2 else None
+
+
 def _f(v) -> float:
     try:
         return float(v)
@@ -75,19 +86,14 @@ def _lfw(data: Path) -> list[Case]:
     for r in rows:
         person = "lfw/" + Path(r["file"]).parent.name
         name = Path(r["file"]).name
-        male = _f(r["p_Male"])
         if _f(r["p_Mustache"]) > 0.5 and per.get(person, 0) < 3:
             per[person] = per.get(person, 0) + 1
             out.append(Case(root / r["file"], person, "lfw", "man", True, race.get(name)))
             continue
         if person in seen:
             continue
-        if male > 0.5 and _f(r["p_Mustache"]) < 0.05 and _f(r["p_Goatee"]) < 0.05 \
-                and _f(r["p_No_Beard"]) > 0.9:
-            sex = "man"
-        elif male < 0.2:
-            sex = "woman"
-        else:
+        sex = lfw_sex(r)
+        if sex is None:
             continue
         seen.add(person)
         out.append(Case(root / r["file"], person, "lfw", sex, False, race.get(name)))

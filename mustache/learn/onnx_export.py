@@ -39,17 +39,7 @@ class _GeneratorGraph(nn.Module):
         e = g.mix(torch.cat([w[0:1] * (1 - label) + w[1:2] * label, noise], dim=1))
         plane = (label * 2 - 1)[:, :, None, None] * torch.ones_like(mask)
         x0 = torch.cat([window * (1 - mask), mask, plane], dim=1)
-        skips, x = [], x0
-        for down in g.downs:
-            x = down(x)
-            skips.append(x)
-        skips.pop()
-        for up in g.ups:
-            x = up(x, e)
-            if skips:
-                x = torch.cat([x, skips.pop()], dim=1)
-        painted = torch.tanh(g.out(torch.cat([x, x0], dim=1)))
-        return window * (1 - mask) + painted * mask
+        return window * (1 - mask) + g.unet(x0, e) * mask
 
 
 def _write(net: nn.Module, args: tuple, names: list[str], dst: Path, meta: dict) -> None:

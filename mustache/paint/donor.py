@@ -132,9 +132,10 @@ class DonorTransfer:
         from mustache.strands.hair import HairConfig
 
         self.config = config
-        # no floor of darkening: the donor's own mustache is the whole shape (a clean donor
-        # gives next to nothing, as it should)
-        self.hair = hair or HairConfig(prior=0.0, floor=0.0)
+        # no least darkening inside a style's outline: the donor's own mustache is the whole
+        # shape (a clean donor gives next to nothing, as it should); the nose-to-lip floor is
+        # off through its Painted(floor=False)
+        self.hair = hair or HairConfig(prior=0.0)
         self.scorer = None
         self._own = detector is None
         self.detector = (MediaPipeDetector(DetectorConfig(min_face=min_face)) if detector is None
@@ -253,7 +254,7 @@ class DonorTransfer:
             x0, y0, x1, y1 = box
             here = image[y0:y1, x0:x1].astype(np.float32)
             change = (warped.astype(np.float32) - here) * mask[..., None]
-            out.append(Painted(box, change, mask, self.colour))
+            out.append(Painted(box, change, mask, self.colour, floor=False))
         return out
 
     @functools.cached_property

@@ -14,7 +14,7 @@ painter's change still sets their density inside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -34,6 +34,11 @@ class Painted:
     change: np.ndarray  # (h, w, 3) float32: what the painter adds to the photo there
     support: np.ndarray  # (h, w) float32 in [0, 1]: the soft region; 0 = never changes
     colour: HairColour | None = None  # the painter's own hair colour (a donor's)
+    # whether the hair stage lays its nose-to-lip floor under this change (HairConfig.floor):
+    # the GAN's change needs it (it paints little over wide-open, laughing mouths); a donor's
+    # real mustache is the whole shape and says False. The painter knows, so it says; the
+    # floor itself stays in the hair stage, the one place that sees the guide's darkening
+    floor: bool = True
 
 
 class Painter(Protocol):
@@ -93,9 +98,14 @@ def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options
     local = np.asarray(points, np.float64).copy()  # box px, the depth kept (hidden triangles)
     local[:, :2] -= [x0, y0]
     fit = fit_style(style, local, (y1 - y0, x1 - x0), mm)
-    # nothing outside the outline changes, with or without the hair stage
+    # Nothing outside the outline changes, with or without the hair stage: this mask is the
+    # one the no-hair path (paint_face) relies on; render masks again by the support because
+    # it is also called on its own (benchmarks, sheets) with an unmasked change. The box
+    # (style_box, the outline through the photo's mesh) and the fit (through the box's mesh,
+    # with depth) map the outline twice: once to size the box, once inside it; the first is
+    # a K-point polygon, cheap beside the fit's whole-image warp.
     return Painted((x0, y0, x1, y1), change * fit.mask[..., None], fit.support,
-                   painted.colour), fit
+                   painted.colour, painted.floor), fit
 
 
 def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options: ApplyOptions,
@@ -111,6 +121,8 @@ def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options:
     x0, y0, x1, y1 = painted.box
     here = image[y0:y1, x0:x1]
     hair = options.style.hair_config(hair, options.length, options.thickness, options.curl)
+    if not painted.floor:
+        hair = replace(hair, floor=0.0)
     if options.hair and options.label == 1:
         colour = hair_colour(image, points, painted, options, segmenter)
         r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],

@@ -49,9 +49,12 @@ class Style:
     outward and back along the bottom (mirrored for the left; rounded by corner cutting);
     None: the GAN's own region (``natural``). ``spine``: the flow line from the midline
     outward; hairs point along it by ``along`` (0: down and outward by ``spread_deg``, as
-    natural hair grows). Hair lengths, curl, density (x ``HairConfig.depth``: the hair's optical depth), floor (the
-    least root density inside the outline, 0-1, where the GAN paints nothing) and philtrum
-    (the density at the midline, x the sides') as in :class:`mustache.strands.hair.HairConfig`."""
+    natural hair grows). The hair fields carry :class:`mustache.strands.hair.HairConfig`'s
+    names and meanings (``hair_config`` sets them there): lengths, curl, clump, ``prior`` (the
+    least root density inside the outline, 0-1, where the GAN paints nothing), philtrum (the
+    density at the midline, x the sides') and ``outline_overhang``; ``density`` multiplies
+    ``HairConfig.depth`` (the hair's optical depth) and ``jitter_deg`` is its
+    ``angle_jitter_deg``."""
 
     name: str
     about: str = ""
@@ -62,10 +65,10 @@ class Style:
     spread_deg: tuple[float, float] = (12.0, 62.0)
     curl: float = 0.2
     density: float = 1.0
-    floor: float = 0.6
+    prior: float = 0.6  # the least root density inside the outline (HairConfig.prior)
     philtrum: float = 0.45
     clump: float = 0.45
-    overhang: float = 0.3  # how far tips may pass the outline, x the hair's length (ragged)
+    outline_overhang: float = 0.3  # how far tips may pass the outline, x the hair's length
     jitter_deg: float = 12.0  # hair-to-hair spread of direction (styled hair is combed)
     feather_mm: float = 1.0  # the outline's soft edge (Gaussian sigma): roots thin out there
     margin_mm: float = 2.0  # the support reaches this far past the outline (overhanging tips)
@@ -77,8 +80,8 @@ class Style:
             raise ValueError(f"style {self.name!r}: an outline needs 3 points or more")
         if self.outline is not None and len(self.spine) < 2:
             raise ValueError(f"style {self.name!r}: a spine needs 2 points or more")
-        if not 0.0 <= self.along <= 1.0 or not 0.0 <= self.floor <= 1.0:
-            raise ValueError(f"style {self.name!r}: along and floor must be in [0, 1]")
+        if not 0.0 <= self.along <= 1.0 or not 0.0 <= self.prior <= 1.0:
+            raise ValueError(f"style {self.name!r}: along and prior must be in [0, 1]")
 
     def hair_config(self, base, length: float = 1.0, thickness: float = 1.0, curl: float = 1.0):
         """``base`` (a :class:`mustache.strands.hair.HairConfig`) with this style's hair and the user's
@@ -88,8 +91,8 @@ class Style:
                            depth=base.depth * thickness, curl=base.curl * curl)
         return replace(base, length_mm=tuple(v * length for v in self.length_mm),
                        spread_deg=self.spread_deg, curl=self.curl * curl,
-                       depth=base.depth * self.density * thickness, prior=self.floor,
-                       philtrum=self.philtrum, clump=self.clump, overhang=self.overhang,
+                       depth=base.depth * self.density * thickness, prior=self.prior,
+                       philtrum=self.philtrum, clump=self.clump, outline_overhang=self.outline_overhang,
                        angle_jitter_deg=self.jitter_deg, under_jitter=1.5)
 
 
@@ -107,13 +110,13 @@ STYLES: dict[str, Style] = {s.name: s for s in (
             (0.5, 1.25), (0, 1.22)],
            [(0, 0.6), (0.6, 0.65), (1.05, 0.9)],
            along=0.0, length_mm=(6.0, 13.0), spread_deg=(6.0, 40.0), curl=0.12, density=1.4,
-           floor=0.6, philtrum=0.6, overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
+           prior=0.6, philtrum=0.6, outline_overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
     _style("pencil", "a thin line just above the lip",
            [(0, 0.66), (0.5, 0.66), (0.85, 0.74), (1.0, 0.86), (0.85, 0.97), (0.4, 0.99),
             (0, 0.98)],
            [(0, 0.82), (0.6, 0.83), (1.0, 0.88)],
            along=0.75, length_mm=(2.0, 4.5), spread_deg=(40.0, 75.0), curl=0.05, density=1.5,
-           floor=0.9, philtrum=0.25, clump=0.3, overhang=0.05, feather_mm=0.5),
+           prior=0.9, philtrum=0.25, clump=0.3, outline_overhang=0.05, feather_mm=0.5),
     _style("handlebar", "bushy over the lip, thin ends curled up past the corners",
            [(0, 0.12), (0.5, 0.15), (0.9, 0.36), (1.12, 0.42), (1.3, 0.3), (1.38, 0.05),
             (1.4, -0.2), (1.37, -0.4), (1.47, -0.3), (1.52, -0.05), (1.5, 0.3), (1.38, 0.62),
@@ -121,49 +124,49 @@ STYLES: dict[str, Style] = {s.name: s for s in (
            [(0, 0.6), (0.6, 0.65), (1.0, 0.66), (1.3, 0.5), (1.45, 0.15), (1.45, -0.15),
             (1.41, -0.34)],
            along=0.85, length_mm=(5.0, 11.0), spread_deg=(25.0, 75.0), curl=0.08, density=1.4,
-           floor=0.8, clump=0.6, overhang=0.08),
+           prior=0.8, clump=0.6, outline_overhang=0.08),
     _style("walrus", "bushy, hanging over the whole upper lip",
            [(0, -0.05), (0.7, -0.05), (1.05, 0.2), (1.3, 0.8), (1.33, 1.6), (1.15, 1.95),
             (0.6, 2.0), (0, 1.95)],
            [(0, 0.8), (0.7, 0.85), (1.1, 1.2)],
            along=0.0, length_mm=(10.0, 18.0), spread_deg=(3.0, 28.0), curl=0.1, density=1.6,
-           floor=0.7, philtrum=0.7, clump=0.55, overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
+           prior=0.7, philtrum=0.7, clump=0.55, outline_overhang=0.3, jitter_deg=16.0, feather_mm=1.6),
     _style("horseshoe", "full over the lip, bars down beside the mouth to the jaw",
            [(0, 0.1), (0.6, 0.15), (1.0, 0.3), (1.3, 0.6), (1.36, 1.6), (1.32, 3.0),
             (1.26, 3.75), (1.19, 4.0), (1.12, 3.75), (1.06, 3.0), (1.02, 1.3), (0.9, 1.0),
             (0.5, 1.02), (0, 0.98)],
            [(0, 0.55), (0.8, 0.65), (1.18, 1.0), (1.2, 2.5), (1.19, 4.0)],
            along=0.75, length_mm=(5.0, 11.0), spread_deg=(10.0, 45.0), curl=0.1, density=1.4,
-           floor=0.8, clump=0.5),
+           prior=0.8, clump=0.5),
     _style("toothbrush", "a short block under the nose, only as wide as the nose",
            [(0, 0.0), (0.62, 0.0), (0.7, 0.2), (0.7, 0.9), (0.6, 0.98), (0, 0.98)],
            [(0, 0.5), (0.7, 0.5)],
            along=0.0, length_mm=(3.0, 6.5), spread_deg=(0.0, 8.0), curl=0.05, density=1.7,
-           floor=0.95, philtrum=1.0, clump=0.3, overhang=0.05, feather_mm=0.6),
+           prior=0.95, philtrum=1.0, clump=0.3, outline_overhang=0.05, feather_mm=0.6),
     _style("english", "long and thin, combed out sideways to points past the corners",
            [(0, 0.3), (0.6, 0.34), (1.0, 0.48), (1.4, 0.58), (1.8, 0.66), (1.4, 0.8),
             (1.0, 0.88), (0.6, 0.94), (0, 0.92)],
            [(0, 0.62), (0.7, 0.66), (1.2, 0.69), (1.8, 0.68)],
            along=0.95, length_mm=(7.0, 15.0), spread_deg=(40.0, 80.0), curl=0.04, density=1.4,
-           floor=0.85, philtrum=0.3, clump=0.65, overhang=0.1),
+           prior=0.85, philtrum=0.3, clump=0.65, outline_overhang=0.1),
     _style("fu_manchu", "thin over the lip, long tendrils from the corners past the jaw",
            [(0, 0.52), (0.7, 0.58), (1.0, 0.78), (1.16, 1.3), (1.19, 2.6), (1.16, 3.7),
             (1.125, 4.5), (1.09, 3.7), (1.04, 2.6), (0.98, 1.2), (0.7, 0.95), (0, 0.92)],
            [(0, 0.72), (0.8, 0.8), (1.08, 1.2), (1.115, 2.6), (1.125, 4.5)],
            along=0.95, length_mm=(9.0, 20.0), spread_deg=(20.0, 60.0), curl=0.05, density=1.5,
-           floor=0.85, philtrum=0.4, clump=0.7, overhang=0.1),
+           prior=0.85, philtrum=0.4, clump=0.7, outline_overhang=0.1),
     _style("dali", "thin, waxed, tips pointing straight up past the corners",
            [(0, 0.5), (0.7, 0.52), (1.0, 0.62), (1.1, 0.35), (1.17, -0.3), (1.26, -1.0),
             (1.27, -0.3), (1.23, 0.5), (1.12, 0.94), (0.7, 0.96), (0, 0.94)],
            [(0, 0.76), (0.85, 0.8), (1.15, 0.55), (1.22, -0.3), (1.26, -1.0)],
            along=1.0, length_mm=(8.0, 16.0), spread_deg=(40.0, 70.0), curl=0.03, density=1.6,
-           floor=0.9, philtrum=0.35, clump=0.75, overhang=0.08, feather_mm=0.5),
+           prior=0.9, philtrum=0.35, clump=0.75, outline_overhang=0.08, feather_mm=0.5),
     _style("imperial", "heavy, swept up and out onto the cheeks",
            [(0, 0.05), (0.6, 0.05), (1.0, 0.12), (1.3, -0.05), (1.6, -0.4), (1.75, -0.6),
             (1.7, -0.3), (1.5, 0.2), (1.25, 0.62), (1.0, 0.95), (0.6, 1.05), (0, 1.0)],
            [(0, 0.6), (0.8, 0.6), (1.15, 0.4), (1.45, 0.0), (1.72, -0.55)],
            along=0.8, length_mm=(6.0, 13.0), spread_deg=(20.0, 70.0), curl=0.1, density=1.5,
-           floor=0.8, clump=0.55),
+           prior=0.8, clump=0.55),
 )}
 
 
@@ -189,7 +192,7 @@ def style_from_mask(mask: np.ndarray, landmarks: np.ndarray, name: str = "from p
     uv = canvas_coords().to_uv(on_canvas)
     return Style(name, "the shape of a real mustache, hair drawn fresh",
                  tuple(map(tuple, np.round(uv, 4).tolist())), ((0.0, 0.6), (1.0, 0.65)),
-                 floor=0.7, overhang=0.2, mirror=False)
+                 prior=0.7, outline_overhang=0.2, mirror=False)
 
 
 def search_polygon(landmarks: np.ndarray) -> np.ndarray:

@@ -149,16 +149,9 @@ def _fill(polys: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
 
 
 def _check(image, landmarks) -> tuple[np.ndarray, np.ndarray]:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
-    landmarks = np.asarray(landmarks)
-    if landmarks.ndim != 2 or landmarks.shape[0] not in (468, 478) or landmarks.shape[1] < 2:
-        raise ValueError(f"landmarks must be (478, 2+) photo px, got {landmarks.shape}")
-    xy = landmarks[:, :2].astype(np.float64)
-    if not np.isfinite(xy).all():
-        raise ValueError("landmarks: not all finite")
-    return image, xy
+    from mustache.strands.haircolor import checked_face
+
+    return checked_face(image, landmarks)
 
 
 def _logit(w: tuple[float, ...], darkness: float, texture: float, da: float, db: float

@@ -86,7 +86,7 @@ def _follow(roots: np.ndarray, length: np.ndarray, jit: np.ndarray, frame: FaceF
                     mid[:, None] + ((f[None, :, None] - 0.5) * length[:, None, None]) * d1[:, None])
     out = flow.inside(path.reshape(-1, 2)).reshape(len(roots), -1) < 0.35
     first = np.where(out.any(1), out.argmax(1), len(f))  # samples kept
-    keep = np.clip(first / len(f) + config.overhang * rng.uniform(0, 1, len(roots)), 0.2, 1.0)
+    keep = np.clip(first / len(f) + config.outline_overhang * rng.uniform(0, 1, len(roots)), 0.2, 1.0)
     length = length * keep
     mid = roots + 0.5 * length[:, None] * d0
     return mid, mid + 0.5 * length[:, None] * d1

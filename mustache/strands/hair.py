@@ -88,8 +88,8 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     frame = face_frame(xy, config.face_cm)
     verm, mouth = lip_masks(xy, (h, w))
     lips = np.maximum(verm, mouth)
-    if flow is not None:  # the guide's change counts only inside the style's outline
-        change = change * support[..., None]
+    if flow is not None:  # the guide's change counts only inside the style's outline (the
+        change = change * support[..., None]  # pipeline masked it already; other callers not)
     rng = np.random.default_rng([*np.atleast_1d(seed), 7])
     # the guide's darkening, low-passed: its shape and density, not its texture
     drop = _smooth(np.maximum(-luminance(change), 0) * support, max(0.012 * frame.width, 1.0))

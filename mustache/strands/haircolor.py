@@ -377,16 +377,8 @@ def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256
     Brows partly outside the photo are measured on what is inside; with fewer than
     ``MIN_BROW_PIXELS`` inside, the fallback (dark brown, source "fallback (...)") is returned.
     """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
-    landmarks = np.asarray(landmarks)
-    if landmarks.ndim != 2 or landmarks.shape[0] not in (468, 478) or landmarks.shape[1] < 2:
-        raise ValueError(f"landmarks must be (478, 2+) photo px, got {landmarks.shape}")
     _check_max_samples(max_samples)
-    xy = landmarks[:, :2].astype(np.float64)
-    if not np.isfinite(xy[list(ix.LEFT_BROW + ix.RIGHT_BROW)]).all():
-        raise ValueError("landmarks: brow points are not finite")
+    image, xy = checked_face(image, landmarks, ix.LEFT_BROW + ix.RIGHT_BROW, "brow points are")
 
     brows, skins = _brow_polygons(xy)
     h, w = image.shape[:2]
@@ -429,3 +421,19 @@ def brow_colour(image: np.ndarray, landmarks: np.ndarray, max_samples: int = 256
         source += f"; core set {SKIN_MARGIN_L:.0f} L* below the skin"
     return _colour(core, samples, source + ")")
 
+
+def checked_face(image, landmarks, finite: tuple[int, ...] | None = None,
+                 what: str = "not all") -> tuple[np.ndarray, np.ndarray]:
+    """The hair stage's one input check: ``image`` (H, W, 3) uint8 RGB and ``landmarks``
+    (478, 2+) photo px, those of ``finite`` (None: all) finite -> (image, xy float64 (478, 2)).
+    ValueError naming what is wrong."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+    landmarks = np.asarray(landmarks)
+    if landmarks.ndim != 2 or landmarks.shape[0] not in (468, 478) or landmarks.shape[1] < 2:
+        raise ValueError(f"landmarks must be (478, 2+) photo px, got {landmarks.shape}")
+    xy = landmarks[:, :2].astype(np.float64)
+    if not np.isfinite(xy if finite is None else xy[list(finite)]).all():
+        raise ValueError(f"landmarks: {what} finite")
+    return image, xy

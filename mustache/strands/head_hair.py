@@ -63,17 +63,9 @@ def head_hair(image: np.ndarray, landmarks: np.ndarray, segmenter=None,
     import cv2
 
     from data_prep.segment import person_mask
-    from mustache.strands.haircolor import colour_from_pixels
+    from mustache.strands.haircolor import checked_face, colour_from_pixels
 
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
-    landmarks = np.asarray(landmarks)
-    if landmarks.ndim != 2 or landmarks.shape[0] not in (468, 478) or landmarks.shape[1] < 2:
-        raise ValueError(f"landmarks must be (478, 2+) photo px, got {landmarks.shape}")
-    xy = landmarks[:, :2].astype(np.float64)
-    if not np.isfinite(xy).all():
-        raise ValueError("landmarks: not all finite")
+    image, xy = checked_face(image, landmarks)
     left, right = xy[ix.FACE_SIDES[0]], xy[ix.FACE_SIDES[1]]
     fw = float(np.linalg.norm(right - left))
     if fw < 1:

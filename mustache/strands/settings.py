@@ -68,6 +68,8 @@ class HairConfig:
     clump: float = 0.45  # how far tips are pulled toward their lock's guide hair (0-1)
     lock_size: int = 14  # hairs per lock
     overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
+    outline_overhang: float = 0.3  # a style's: how far tips may pass its outline (x the
+    # hair's length; a ragged edge). Two fields, not one: the two paths measure it apart
     philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides
     shadow: float = 0.35  # share of the darkening toward the hair colour laid beneath the hairs
     # (skin in the hairs' shade), in proportion to the local hair density: never a band

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import requires_data
+from conftest import FixedScorer, requires_data
 
 from mustache.paint.gan import ApplyOptions
 from mustache.paint.pipeline import Painted, run_faces
@@ -37,22 +37,10 @@ class BlobPainter:
         return out
 
 
-class FixedScorer:
-    def __init__(self, score):
-        self.score = score
-
-    def score_faces(self, image, faces):
-        return np.full(len(faces), self.score)
-
-
 @pytest.fixture(scope="module")
-def big_face(astronaut, detector):
+def big_face(big_head):
     """The astronaut's head upscaled so the face is about 600 px wide, and its landmarks."""
-    import cv2
-
-    crop = astronaut[40:260, 120:340]
-    big = cv2.resize(crop, (1320, 1320), interpolation=cv2.INTER_CUBIC)
-    return big, detector.detect(big)
+    return big_head
 
 
 def test_a_bearded_face_is_left_unless_forced(big_face):

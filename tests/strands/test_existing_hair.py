@@ -17,7 +17,7 @@ from mustache.strands.existing_hair import (
     quarter_turns,
     upright,
 )
-from tests.conftest import SHARED, paint_mustache, requires_data
+from tests.conftest import SHARED, FixedScorer, paint_mustache, requires_data
 
 
 class LipScorer:
@@ -121,23 +121,11 @@ def test_lightness_bands():
     assert lightness_band(float("nan")) == "unknown"
 
 
-class FixedScorer:
-    """A classifier fooled by a darker lip: the same score whatever the face."""
-
-    def __init__(self, score):
-        self.score = score
-
-    def score_faces(self, image, faces):
-        return np.full(len(faces), self.score)
-
-
 @pytest.fixture(scope="module")
-def big_face(astronaut, detector):
+def big_face(big_head):
     """The astronaut's head upscaled so the face is about 600 px wide (hair resolved)."""
-    import cv2
-
-    big = cv2.resize(astronaut[40:260, 120:340], (1320, 1320), interpolation=cv2.INTER_CUBIC)
-    return big, detector.detect(big)[0].points
+    big, faces = big_head
+    return big, faces[0].points
 
 
 def _smooth_dark_lip(image, points, depth=0.45):

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mustache.web.app import ServeConfig, create_app  # noqa: E402
-from mustache.web.engine import EngineConfig, ModelServer, crop_box, search_width  # noqa: E402
+from mustache.web.engine import EngineConfig, crop_box, search_width  # noqa: E402
 from mustache.web.photos import Limits  # noqa: E402
 from mustache.web.store import Store, StoreConfig  # noqa: E402
 
@@ -30,13 +30,6 @@ def encode(rgb: np.ndarray, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, fmt, **kw)
     return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def model():
-    m = ModelServer(EngineConfig())
-    yield m
-    m.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,18 +21,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mustache.web.app import ServeConfig, create_app  # noqa: E402
-from mustache.web.engine import EngineConfig, ModelServer  # noqa: E402
 from mustache.web.store import Store, StoreConfig, remove_stale  # noqa: E402
 
 MAKE, ORIENTATION, RESOLUTION_UNIT, GPS = 0x010F, 0x0112, 0x0128, 0x8825
 SERVER = "http://127.0.0.1"
-
-
-@pytest.fixture(scope="module")
-def model():
-    m = ModelServer(EngineConfig())
-    yield m
-    m.close()
 
 
 @pytest.fixture(scope="module")

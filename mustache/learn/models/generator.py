@@ -151,6 +151,11 @@ class Generator(nn.Module):
         e = self.embed(label.long(), noise.to(window.dtype))
         plane = (label.to(window.dtype) * 2 - 1)[:, None, None, None].expand(n, 1, s, s)
         x0 = torch.cat([window * (1 - mask), mask, plane], dim=1)
+        return window * (1 - mask) + self.unet(x0, e) * mask
+
+    def unet(self, x0: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """The U-Net from the input planes (masked window, mask, label plane) and the label and
+        noise embedding -> the painted window in [-1, 1]; the ONNX export traces it too."""
         skips, x = [], x0
         for down in self.downs:
             x = down(x)
@@ -160,8 +165,7 @@ class Generator(nn.Module):
             x = up(x, e)
             if skips:
                 x = torch.cat([x, skips.pop()], dim=1)
-        painted = torch.tanh(self.out(torch.cat([x, x0], dim=1)))
-        return window * (1 - mask) + painted * mask
+        return torch.tanh(self.out(torch.cat([x, x0], dim=1)))
 
 
 def _init_weights(module: nn.Module) -> None:
