@@ -28,10 +28,11 @@ from data_prep import views as _views
 from data_prep.image_io import shrink
 from data_prep.indices import NUM_LANDMARKS
 from data_prep.mp_load import import_mediapipe, quiet_stderr
-from data_prep.views import (  # noqa: F401  (views_pixels: this module's API)
+from data_prep.views import (  # noqa: F401  (views_pixels, box_iou: this module's API)
     FULL_RANGE_INPUT,
     Pyramid,
     View,
+    box_iou,
     inside,
     reach_of,
     views_pixels,
@@ -129,15 +130,6 @@ def search_levels(shape: tuple[int, int], config: DetectorConfig = DetectorConfi
 def search_views(shape: tuple[int, int], config: DetectorConfig = DetectorConfig()) -> list[View]:
     """Every view of :func:`search_levels`, finest first, then the whole photo."""
     return _views.search_views(shape, config)
-
-
-def box_iou(a, b) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    ix0, iy0 = max(a[0], b[0]), max(a[1], b[1])
-    ix1, iy1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / ua if ua > 0 else 0.0
 
 
 class MediaPipeDetector:

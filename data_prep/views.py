@@ -131,3 +131,12 @@ def views_pixels(image: np.ndarray, views: list[View], size: int
                  ) -> Iterator[tuple[np.ndarray, tuple[float, float, float, float]]]:
     """:meth:`Pyramid.pixels` of ``views`` of RGB uint8 (H, W, 3), on a pyramid of its own."""
     yield from Pyramid(image, reach_of(views, image.shape[:2])).pixels(views, size)
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    ix0, iy0 = max(a[0], b[0]), max(a[1], b[1])
+    ix1, iy1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / ua if ua > 0 else 0.0

@@ -107,6 +107,24 @@ def test_no_import_circles():
     assert _cycles(import_graph()) == []
 
 
+def _room(module: str) -> str:
+    """The room a module lives in: ``data_prep``, or ``mustache.<first part>``."""
+    parts = module.split(".")
+    return "data_prep" if parts[0] == "data_prep" else ".".join(parts[:2])
+
+
+def test_rooms_import_one_way():
+    """Not only modules: the rooms (docs/DEVELOPING.md's house) import one another one way."""
+    rooms: dict[str, set[str]] = {}
+    for mod, targets in import_graph().items():
+        rooms.setdefault(_room(mod), set()).update(
+            _room(t) for t in targets if _room(t) != _room(mod))
+    for targets in list(rooms.values()):
+        for t in targets:
+            rooms.setdefault(t, set())
+    assert _cycles(rooms) == []
+
+
 def test_library_never_imports_commands_or_web():
     wrong = {m: sorted(t for t in ts if _in(t, TOP))
              for m, ts in import_graph().items() if not _in(m, TOP)}

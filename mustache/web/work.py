@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,13 +44,21 @@ class Job:
         if photo is not None and photo.rgb.shape[0] * photo.rgb.shape[1] >= self.trim_pixels:
             trim()
 
+    @contextmanager
+    def opened(self, data: bytes, settings: Settings) -> Iterator[Photo]:
+        """The uploaded photo for one job; after a large one, freed memory goes back (done)."""
+        photo = None
+        try:
+            photo = self.photo(data, settings)
+            yield photo
+        finally:
+            self.done(photo)
+
 
 def apply(job: Job, data: bytes, s: Settings) -> dict:
     """The photo with its mustaches, kept as a result: its URL, faces, 100% crops, timings."""
     t = {"start": time.perf_counter()}
-    photo = None
-    try:
-        photo = job.photo(data, s)
+    with job.opened(data, s) as photo:
         t["decode"] = time.perf_counter()
         engine = _donor(job, s.donor)
         faces = _faces(job.model, photo)
@@ -70,15 +80,11 @@ def apply(job: Job, data: bytes, s: Settings) -> dict:
                            "blended": f.blended, "note": f.note} for f in result.faces],
                 "crops": crops, "warnings": [*result.warnings, *photo.notes],
                 "seconds": {b: round(t[b] - t[a], 4) for a, b in zip(keys, keys[1:], strict=False)}}
-    finally:
-        job.done(photo)
 
 
 def variations(job: Job, data: bytes, s: Settings) -> dict:
     """The first changed face's crop for ``s.count`` seeds from ``s.seed``."""
-    photo = None
-    try:
-        photo = job.photo(data, s)
+    with job.opened(data, s) as photo:
         engine = _donor(job, s.donor)
         faces = _faces(job.model, photo)
         seeds = [s.seed + i for i in range(s.count)]
@@ -86,20 +92,14 @@ def variations(job: Job, data: bytes, s: Settings) -> dict:
         if not tiles:
             raise BadInput("no face was changed (every face is off or already has a mustache)")
         return {"variations": [{"seed": seed, "crop": _data_url(c)} for seed, c in tiles]}
-    finally:
-        job.done(photo)
 
 
 def donor(job: Job, data: bytes, s: Settings) -> dict:
     """The photo as the session's donor: its token and warnings."""
-    photo = None
-    try:
-        photo = job.photo(data, s)
+    with job.opened(data, s) as photo:
         transfer = job.model.donor(photo.rgb)
         return {"donor": job.store.put_donor(job.session, transfer),
                 "warnings": list(transfer.warnings)}
-    finally:
-        job.done(photo)
 
 
 def live(job: Job, data: bytes, s: Settings) -> tuple[bytes, int]:
