@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import hashlib
 import json
 import math
@@ -140,12 +139,10 @@ def lfw_photos(data: Path, real: bool, split: str = "all") -> list[Photo]:
     p_Goatee < 0.05, p_No_Beard > 0.9) and women (p_Male < 0.2), one photo a person, taken in
     turn from strata (sex x plain/smiling (p_Smiling > 0.7)/darker-skinned) so that any N
     covers them all. Only ``split``'s people."""
+    from mustache.judge.fairness import lfw_races, lfw_sex
+
     root = data / "lfw"
-    race = {}
-    with gzip.open(root / "attribute_predictions.jsonl.gz", "rt") as f:
-        for line in f:
-            d = json.loads(line)
-            race[d["name"]] = d.get("df_race")
+    race = lfw_races(root)
     rows = sorted((r for r in csv.DictReader(open(root / "manifest.csv"))
                    if in_split("lfw/" + Path(r["file"]).parent.name, split)),
                   key=lambda r: unit_hash(r["file"]))
@@ -158,8 +155,6 @@ def lfw_photos(data: Path, real: bool, split: str = "all") -> list[Photo]:
                 per[person] = per.get(person, 0) + 1
                 out.append(Photo(root / r["file"], person, "real"))
         return out
-    from mustache.judge.fairness import lfw_sex
-
     strata: dict[str, list[Photo]] = {}
     seen: set[str] = set()
     for r in rows:

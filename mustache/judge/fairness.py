@@ -73,13 +73,20 @@ def _f(v) -> float:
         return math.nan
 
 
-def _lfw(data: Path) -> list[Case]:
-    root = data / "lfw"
+def lfw_races(root: Path) -> dict[str, str | None]:
+    """LFW's predicted race by file name (``attribute_predictions.jsonl.gz``, DeepFace's
+    ``df_race``): the fairness report's and ``benchmarks/hair_quality.py``'s strata."""
     race = {}
     with gzip.open(root / "attribute_predictions.jsonl.gz", "rt") as f:
         for line in f:
             d = json.loads(line)
             race[d["name"]] = d.get("df_race")
+    return race
+
+
+def _lfw(data: Path) -> list[Case]:
+    root = data / "lfw"
+    race = lfw_races(root)
     with open(root / "manifest.csv", newline="") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: unit_hash(r["file"]))
     out, per, seen = [], {}, set()

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from mustache.errors import BadInput, NoFace
@@ -117,7 +118,8 @@ def create_app(config: ServeConfig = ServeConfig(), model: ModelServer | None = 
         cookie = request.cookies.get(COOKIE)
         top = request.headers.get("sec-fetch-dest", "document") == "document"
         address = request.client.host if request.client else ""
-        opened = store.open(cookie, address, new=top)
+        # the store may close streams and remove folders of expired sessions: off the loop
+        opened = await run_in_threadpool(store.open, cookie, address, new=top)
         token = opened[1] if opened else ""
         response = HTMLResponse(page.replace(TOKEN_META, TOKEN_META.replace(
             'content=""', f'content="{html.escape(token)}"')))
@@ -174,11 +176,11 @@ def create_app(config: ServeConfig = ServeConfig(), model: ModelServer | None = 
 
     @app.post("/api/live/stop")
     async def live_stop(request: Request):
-        return {"stopped": store.stop_live(request.state.session)}
+        return {"stopped": await run_in_threadpool(store.stop_live, request.state.session)}
 
     @app.get("/api/results/{token}")
     async def result(request: Request, token: str, download: bool = False):
-        r = store.get(request.state.session, token)
+        r = await run_in_threadpool(store.get, request.state.session, token)
         if r is None:
             raise HTTPException(404, "this result has expired or belongs to another page; "
                                      "apply again")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect, cookie_parser
 from starlette.responses import JSONResponse
@@ -69,7 +70,8 @@ class Guard:
         headers = Headers(scope=scope)
         unsafe = scope["method"] not in SAFE_METHODS
         try:
-            session = self._check(scope, headers, unsafe)
+            # the store's lookup may clean expired sessions (streams, folders): off the loop
+            session = await run_in_threadpool(self._check, scope, headers, unsafe)
             scope.setdefault("state", {})["session"] = session
             if unsafe:
                 with self.store.hold(session):
