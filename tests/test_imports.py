@@ -135,3 +135,19 @@ def test_data_prep_never_imports_mustache():
     wrong = {m: sorted(t for t in ts if _in(t, ("mustache",)))
              for m, ts in import_graph().items() if _in(m, ("data_prep",))}
     assert {m: ts for m, ts in wrong.items() if ts} == {}
+
+
+def test_the_public_names_import_in_a_fresh_interpreter():
+    """The README's import paths, each in a new interpreter (a lazy package attribute that
+    imports its own submodule recursed only on a cold start)."""
+    import subprocess
+    import sys
+
+    for line in ("from mustache.video import VideoMustacher",
+                 "from mustache import Mustacher, DonorTransfer, ApplyOptions, ApplyResult, "
+                 "VideoMustacher, Style, STYLES",
+                 "from mustache.apply import apply, Mustacher",
+                 "from mustache.styles import STYLES, Style"):
+        r = subprocess.run([sys.executable, "-c", line], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, f"{line}: {r.stderr[-500:]}"

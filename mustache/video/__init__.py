@@ -9,10 +9,14 @@ handed to it, so it never imports the painters themselves.
 
 
 def __getattr__(name: str):
-    # the public path of the video stream (README); loaded on first use, no import side effect
-    from mustache.video import stream
+    # the public path of the video stream (README); loaded on first use, no import side effect.
+    # import_module, not `from mustache.video import stream`: that asks this very hook for
+    # "stream" before the submodule is loaded, and recursed
+    import importlib
 
+    if name.startswith("_"):
+        raise AttributeError(f"module 'mustache.video' has no attribute {name!r}")
     try:
-        return getattr(stream, name)
+        return getattr(importlib.import_module("mustache.video.stream"), name)
     except AttributeError:
         raise AttributeError(f"module 'mustache.video' has no attribute {name!r}") from None
