@@ -103,7 +103,7 @@ def generate_windows(generator, windows: np.ndarray, masks: np.ndarray, seed: in
 def holdout_of(ckpt: dict, where: str | Path) -> float:
     """The share of people the run behind a GAN checkpoint (loaded from ``where``) held out, as
     its train config records (a hand-made file without one: the trainer's default)."""
-    from mustache.learn.train import TrainConfig, saved_config
+    from mustache.learn.train_config import TrainConfig, saved_config
 
     saved = saved_config(ckpt, where)
     return TrainConfig.holdout if saved is None else saved.holdout

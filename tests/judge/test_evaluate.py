@@ -241,7 +241,7 @@ def test_holdout_is_the_one_the_checkpoint_records(tiny_models, synthetic_datase
 
     from data_prep.config import to_dict
     from mustache.errors import BadInput
-    from mustache.learn.train import TrainConfig
+    from mustache.learn.train_config import TrainConfig
 
     gan, clf = tiny_models
     ck = checkpoint.load(gan)

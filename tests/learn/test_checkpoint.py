@@ -66,7 +66,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_export_keeps_the_run_options(tmp_path):
     """An exported file still says how its run was trained (`mustache eval` reads its hold-out)."""
     from data_prep.config import to_dict
-    from mustache.learn.train import TrainConfig, saved_config
+    from mustache.learn.train_config import TrainConfig, saved_config
 
     cfg = TrainConfig(steps=9, batch_size=4, lr_g=1e-3, lr_d=1e-3, holdout=0.25, guide="g.pt")
     _gan(tmp_path)

@@ -17,7 +17,8 @@ from data_prep.config import to_dict
 from mustache.cli import app
 from mustache.errors import BadInput
 from mustache.learn import checkpoint
-from mustache.learn.train import FIXED_ON_RESUME, TrainConfig, resolve_config, training_loop
+from mustache.learn.train import training_loop
+from mustache.learn.train_config import FIXED_ON_RESUME, TrainConfig, resolve_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = dict(preset="tiny", device="cpu", progress=False, log_every=1)

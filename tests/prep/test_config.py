@@ -58,7 +58,7 @@ def test_round_trip_through_a_checkpoint(tmp_path):
 def test_project_configs_round_trip():
     from mustache.learn.models.classifier import ClassifierConfig
     from mustache.learn.models.generator import GeneratorConfig
-    from mustache.learn.train import TrainConfig
+    from mustache.learn.train_config import TrainConfig
 
     for config in (PrepConfig(region=RegionConfig(window_size=64)), ClassifierConfig(widths=(8, 16)),
                    GeneratorConfig(base=8), TrainConfig(steps=3, batch_size=4, lr_g=1e-3,
