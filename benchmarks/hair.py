@@ -40,6 +40,9 @@ def _module_at(rev: str, tmp: Path):
     spec = importlib.util.spec_from_file_location(f"hair_{rev}", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up there
+    # stages from before the rooms import the colour module by its old name
+    sys.modules.setdefault("mustache.haircolor",
+                           importlib.import_module("mustache.strands.haircolor"))
     spec.loader.exec_module(mod)
     return mod
 
