@@ -56,6 +56,7 @@ class FacialHairConfig:
     skin_percentile: float = 65.0  # of the cheeks' L*: skin, above shadows, glasses and stubble
     inset: float = 0.04  # outline regions start this far inside the outline (off the background)
     band: float = 0.22  # jaw and sideburn bands reach this far in, as a share of the way to the nose
+    lip_margin: float = 0.03  # regions keep this far off the lips (x face width)
     min_pixels: int = 12  # at work scale; a region with fewer (cut off, turned away) has no say
     # Per-region logistic weights (bias, per L* of darkness, per unit of log texture ratio,
     # per unit of a* and b* below the cheek's; above counts 0): a region's score. Fitted (class-balanced) on 2,876
@@ -195,6 +196,13 @@ def facial_hair(image: np.ndarray, landmarks: np.ndarray,
     light = lab[..., 0]
     detail = np.abs(light - cv2.GaussianBlur(light, (0, 0), config.sigma))
     masks = {name: _fill([to_small(p) for p in ps], light.shape) for name, ps in polys.items()}
+    # never the lips, grown by a margin: on laughing faces and with lipstick their red border
+    # reaches into the regions, and it is dark and sharp like stubble (it gave a red "hair")
+    lips = _fill([to_small(np.concatenate([xy[list(ix.UPPER_LIP_OUTER)],
+                                           xy[list(ix.LOWER_LIP_OUTER)][::-1]]))], light.shape)
+    grow = max(1, round(config.lip_margin * face_w * k))  # face width at work scale: face_w k
+    lips = cv2.dilate(lips.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)) > 0
+    masks = {name: m & ~lips for name, m in masks.items()}
 
     cheeks = masks.pop("cheeks")
     if cheeks.sum() < config.min_pixels:
