@@ -23,8 +23,6 @@ from mustache.paint.options import ApplyOptions, ApplyResult, FaceResult, Skip, 
 from mustache.strands.hair import Flow, HairConfig
 from mustache.strands.haircolor import HairColour
 
-FACIAL_HAIR = 0.5  # the classifier's usual bar; mustache.strands.existing_hair raises it without hair evidence
-
 
 @dataclass(frozen=True, eq=False)
 class Painted:

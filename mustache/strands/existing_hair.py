@@ -72,7 +72,7 @@ class ExistingHairConfig:
     coherence_detail: float = 1.15
     coherence_from: float = 400.0
     # The classifier's score from which a face is skipped: with hair evidence, the usual bar
-    # (mustache.paint.pipeline.FACIAL_HAIR); a resolved lip without it needs far more confidence
+    # (the classifier was trained at 0.5); a resolved lip without it needs far more confidence
     with_evidence: float = 0.5
     without_evidence: float = 0.9
     # A photo too small for hair texture: more confidence than the usual bar, except where
