@@ -186,10 +186,9 @@ def hair_evidence(image: np.ndarray, landmarks: np.ndarray, scorer: FaceScorer,
         texture_ratio,
     )
     from mustache.strands.facial_hair import facial_hair
+    from mustache.strands.haircolor import checked_face
 
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+    image, _ = checked_face(image, landmarks)
     up, xy, k = upright(image, landmarks)
     score = float(scorer.score_faces(up, [_Face(xy)])[0])
     width = face_width(xy)

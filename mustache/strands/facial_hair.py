@@ -149,12 +149,6 @@ def _fill(polys: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
-def _check(image, landmarks) -> tuple[np.ndarray, np.ndarray]:
-    from mustache.strands.haircolor import checked_face
-
-    return checked_face(image, landmarks)
-
-
 def _logit(w: tuple[float, ...], darkness: float, texture: float, da: float, db: float
            ) -> float:
     return float(w[0] + w[1] * darkness + w[2] * np.log(max(texture, 1e-3))
@@ -170,9 +164,9 @@ def facial_hair(image: np.ndarray, landmarks: np.ndarray,
     hair."""
     import cv2
 
-    from mustache.strands.haircolor import colour_from_pixels
+    from mustache.strands.haircolor import checked_face, colour_from_pixels
 
-    image, xy = _check(image, landmarks)
+    image, xy = checked_face(image, landmarks)
     polys = region_polygons(xy, config)
     pts = np.concatenate([p for ps in polys.values() for p in ps])
     face_w = float(np.linalg.norm(xy[ix.FACE_SIDES[1]] - xy[ix.FACE_SIDES[0]]))

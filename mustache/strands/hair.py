@@ -256,8 +256,8 @@ def _around(colours: np.ndarray, base: np.ndarray, spread: float) -> np.ndarray:
     return lab_to_rgb(lab).astype(np.float32)
 
 
-def _shift_l(colours: np.ndarray, shift: float) -> np.ndarray:
-    """(G, 3) RGB colours with L* moved by ``shift``."""
+def _shift_l(colours: np.ndarray, shift: float | np.ndarray) -> np.ndarray:
+    """(G, 3) RGB colours with L* moved by ``shift`` (a number, or (G,) one a colour)."""
     from mustache.strands.haircolor import lab_to_rgb, rgb_to_lab
 
     lab = rgb_to_lab(colours)
@@ -391,13 +391,9 @@ def _cap_darkness(colours: np.ndarray, skin: np.ndarray, darkest: float, lightes
 def _spread(colours: np.ndarray, tone: float) -> np.ndarray:
     """(G, 3) RGB colours, lightest last, with their L* spread ``tone`` wider (evenly, from
     -tone/2 for the darkest to +tone/2 for the lightest): locks of distinct tone."""
-    from mustache.strands.haircolor import lab_to_rgb, rgb_to_lab
-
     if tone <= 0 or len(colours) < 2:
         return np.asarray(colours, np.float32)
-    lab = rgb_to_lab(colours)
-    lab[:, 0] += tone * (np.linspace(0, 1, len(colours)) - 0.5)
-    return lab_to_rgb(lab).astype(np.float32)
+    return _shift_l(colours, tone * (np.linspace(0, 1, len(colours)) - 0.5))
 
 
 def _sample(density: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
