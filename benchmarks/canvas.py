@@ -26,7 +26,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data" / "lfw"
-LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 
 
 def silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -107,8 +106,8 @@ def main() -> None:
                                "far_over_near": float(far / max(near, 1))})
             if want_laugh:
                 verm = poly(p, ix.UPPER_LIP_OUTER, ix.UPPER_LIP_INNER, shape)
-                lower = poly(p, ix.LOWER_LIP_OUTER, LOWER_LIP_INNER, shape)
-                mouth = poly(p, ix.UPPER_LIP_INNER, LOWER_LIP_INNER, shape)
+                lower = poly(p, ix.LOWER_LIP_OUTER, ix.LOWER_LIP_INNER, shape)
+                mouth = poly(p, ix.UPPER_LIP_INNER, ix.LOWER_LIP_INNER, shape)
                 laughing.append({"file": r["file"], "width": round(width), "gap": round(gap, 3),
                                  "upper": float(moved[verm].mean()) if verm.any() else 0.0,
                                  "lower": float(moved[lower].mean()) if lower.any() else 0.0,

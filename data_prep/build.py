@@ -41,7 +41,7 @@ from data_prep.image_io import (
 from data_prep.labels import LabelFn, no_labels
 from data_prep.landmarks import DetectorConfig, FaceLandmarks, MediaPipeDetector
 from data_prep.quality import QualityConfig, measure, reason_key, rejection_reason
-from data_prep.region import RegionConfig, mustache_region
+from data_prep.region import RegionConfig, mustache_region, window_pixels
 
 
 class ConfigMismatch(ValueError):
@@ -51,7 +51,7 @@ class ConfigMismatch(ValueError):
 @dataclass(frozen=True)
 class PrepConfig:
     align: AlignConfig = AlignConfig()
-    region: RegionConfig = RegionConfig()
+    region: RegionConfig = RegionConfig(canvas_window=True)  # windows cut through the canvas
     quality: QualityConfig = QualityConfig()
     detector: DetectorConfig = DetectorConfig()
     max_faces: int = 8  # faces kept per photo, largest first
@@ -144,7 +144,7 @@ def process_face(image: np.ndarray, face: FaceLandmarks, config: PrepConfig):
     if reason is None and not _region_inside(face.points, w, h):
         reason = "mustache region cut by the photo border"
     region = mustache_region(face.xy, align, config.region)
-    window = warp(image, region.window)
+    window = window_pixels(image, region)
     mask = np.round(region.mask * 255).astype(np.uint8)
     fields = {
         "score": round(face.score, 4),

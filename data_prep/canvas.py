@@ -56,6 +56,15 @@ class Canonical:
     def flat(self) -> np.ndarray:
         return _signed_area(self.points, self.triangles) > 0
 
+    @functools.cached_property
+    def above_mouth(self) -> np.ndarray:
+        """(T,) bool: flat triangles that touch no point of the lower lip but the mouth's
+        corners (on the canvas the mouth is closed: what passes the upper lip's inner edge
+        lies on the lower lip, which an open mouth takes away)."""
+        lower = set(ix.LOWER_LIP_OUTER) | set(ix.LOWER_LIP_INNER)
+        lower -= {*ix.MOUTH_CORNERS, ix.LOWER_LIP_INNER[0], ix.LOWER_LIP_INNER[-1]}
+        return self.flat & ~np.isin(self.triangles, sorted(lower)).any(1)
+
 
 @functools.cache
 def canonical() -> Canonical:
@@ -173,11 +182,16 @@ class FaceMesh:
         return ids[np.argsort(-z, kind="stable")]
 
     # ------------------------------------------------------------------ points
-    def to_photo(self, canvas: np.ndarray) -> np.ndarray:
+    def to_photo(self, canvas: np.ndarray, usable: np.ndarray | None = None) -> np.ndarray:
         """(N, 2) canvas px -> (N, 2) photo px, through the canonical triangle each lies in
-        (outside the mesh or in its holes: the nearest triangle's map, extrapolated)."""
+        (outside the mesh or in its holes: the nearest triangle's map, extrapolated).
+        ``usable`` (T,) bool: only these triangles (default: :attr:`Canonical.flat`)."""
         q = _points(canvas)
-        which = _locate(q, self.canvas_points, self.triangles, canonical().flat)
+        usable = canonical().flat if usable is None else usable
+        if len(q) > 512:  # many points (hairs): off a raster of the triangles
+            which = _locate_grid(q, self.canvas_points, self.triangles, np.flatnonzero(usable))
+        else:
+            which = _locate(q, self.canvas_points, self.triangles, usable)
         return _apply(self.to_photo_affines, which, q)
 
     def to_canvas(self, photo: np.ndarray) -> np.ndarray:
@@ -189,6 +203,21 @@ class FaceMesh:
             z = self.points[:, 2][self.triangles].mean(1)
         which = _locate(q, self.xy, self.triangles, self.front, z)
         return _apply(self.to_canvas_affines, which, q)
+
+    def surface(self, photo: np.ndarray, only: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Where (N, 2) photo px lie on the face: (canvas px (N, 2), the canvas -> photo affine
+        of each one's triangle (N, 2, 3)), through the visible triangle each lies in (the
+        nearest; outside all: the nearest one's). Something grown from the point on the canvas
+        (a hair) is carried back by its own triangle's map, so it bends and foreshortens with
+        the face there without jumping across a hole (an open mouth). ``only``: the triangle
+        ids to look in (those near the points: faster), else all."""
+        q = _points(photo)
+        order = self.depth_order
+        if only is not None:
+            order = order[np.isin(order, np.asarray(only))]
+        which = _locate_grid(q, self.xy, self.triangles, order)
+        return _apply(self.to_canvas_affines, which, q), self.to_photo_affines[which]
 
     def visible(self, canvas: np.ndarray, tol: float = 0.5) -> np.ndarray:
         """(N, 2) canvas px -> (N,) bool: the point shows in the photo: it lies on a front
@@ -336,6 +365,35 @@ def _locate(q: np.ndarray, corners: np.ndarray, tri: np.ndarray, usable: np.ndar
         every = np.broadcast_to(np.arange(len(ids)), (len(miss), len(ids)))
         again = _pick(q[miss], a, b, c, every, ids, z, strict=True)
         out[miss[again >= 0]] = again[again >= 0]
+    return out
+
+
+def _locate_grid(q: np.ndarray, corners: np.ndarray, tri: np.ndarray, order: np.ndarray,
+                 cells: int = 256) -> np.ndarray:
+    """(N,) the triangle each of the (N, 2) points ``q`` lies in, read off a raster of the
+    triangles ``order`` (drawn in turn, later over earlier: far to near) over the points' box
+    at most ``cells`` px a side; off them, the nearest drawn one. For thousands of points
+    (hairs) where :func:`_locate` compares each with every triangle: a point near an edge may
+    get the neighbour, whose map agrees there (the maps are continuous)."""
+    import cv2
+
+    out = np.full(len(q), -1, np.int64)
+    if not len(q) or not len(order):
+        return out
+    lo, hi = q.min(0) - 2, q.max(0) + 2
+    f = min(1.0, cells / max(float((hi - lo).max()), 1e-6))
+    w, h = (np.ceil((hi - lo) * f).astype(int) + 1).tolist()
+    ids = _raster((corners - lo) * f, tri, order, (0, 0, w, h))
+    if (ids < 0).all():
+        return _locate(q, corners, tri, np.isin(np.arange(len(tri)), order))
+    cx, cy = np.clip(((q - lo) * f).astype(int), 0, [w - 1, h - 1]).T
+    out = ids[cy, cx].astype(np.int64)
+    if (out < 0).any():  # off the drawn triangles: the nearest drawn pixel's triangle
+        _, label = cv2.distanceTransformWithLabels((ids < 0).astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+        drawn = ids[ids >= 0]  # in raster order, as the labels count them (from 1)
+        miss = out < 0
+        out[miss] = drawn[label[cy[miss], cx[miss]] - 1]
     return out
 
 

@@ -9,6 +9,7 @@ NUM_LANDMARKS = 478
 UPPER_LIP_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)  # corner to corner
 UPPER_LIP_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_LIP_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)  # corner to corner
 # A line just under the nose that bounds a mustache from above, left to right; its ends
 # (57, 287) sit just outside the mouth corners.
 UNDER_NOSE = (57, 186, 92, 165, 167, 164, 393, 391, 322, 410, 287)

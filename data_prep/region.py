@@ -21,8 +21,6 @@ import numpy as np
 from data_prep import indices as ix
 from data_prep.align import AlignConfig, Alignment, estimate_alignment, sub_window, warp
 
-LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)  # corner to corner
-
 
 @dataclass(frozen=True)
 class RegionConfig:
@@ -37,6 +35,9 @@ class RegionConfig:
     cut_feather: float = 0.012  # the lower edge's soft width (x eye distance), Gaussian sigma
     canvas_lip: float = 0.05  # on the canvas: the lower edge, a share of the upper vermilion
     # from its outer edge (nothing below it: hair overhangs the lip from above, as real ones)
+    canvas_window: bool = False  # cut the window from the canvas through the face's mesh (pose
+    # and expression taken out), not by the flat alignment; a file without the key was cut
+    # flat, so False is the field's default and PrepConfig's default turns it on
 
 
 def window_alignment(face: Alignment, config: RegionConfig = RegionConfig()) -> Alignment:
@@ -119,8 +120,15 @@ class MustacheRegion:
 
 def mustache_region(landmarks: np.ndarray, face: Alignment,
                     config: RegionConfig = RegionConfig()) -> MustacheRegion:
-    """Photo-space landmarks (478, 2+) and the face alignment -> the region in its window."""
+    """Photo-space landmarks (478, 2+) and the face alignment -> the region in its window (on
+    a canvas window: the canvas region, :func:`canvas_region`, as that window sees it)."""
     win = window_alignment(face, config)
+    if config.canvas_window:
+        scale, (wx, wy, _, _) = canvas_window_box(config)
+        poly, m, (mx, my) = canvas_region(config, scale)
+        mask = np.zeros((config.window_size,) * 2, np.float32)
+        _paste(mask, m, mx - wx, my - wy)
+        return MustacheRegion(win, poly - [wx, wy], mask, np.asarray(landmarks, np.float64), config)
     lm_w = win.to_crop(np.asarray(landmarks)[:, :2])
     poly = region_polygon(lm_w, config)
     d = float(np.linalg.norm(lm_w[list(ix.RIGHT_EYE_CORNERS)].mean(0)
@@ -134,7 +142,94 @@ def cut_window(image: np.ndarray, landmarks: np.ndarray, align: AlignConfig = Al
     """One face's region and window, cut exactly as prep cuts them: RGB uint8 (H, W, 3) photo
     and (478, 2+) photo landmarks -> (region, window uint8 (S, S, 3))."""
     region = mustache_region(landmarks, estimate_alignment(landmarks, align), config)
-    return region, warp(image, region.window)
+    return region, window_pixels(image, region)
+
+
+def _paste(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """``src`` (h, w) written into ``dst`` with its corner at (x, y), clipped to ``dst``."""
+    h, w = src.shape[:2]
+    H, W = dst.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 > x0 and y1 > y0:
+        dst[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
+
+
+# ---------------------------------------------------------------- the window on the canvas
+
+def canvas_window_box(config: RegionConfig) -> tuple[float, tuple[int, int, int, int]]:
+    """The canvas window: (canvas px a canonical unit, its box (x0, y0, x1, y1) in canvas px).
+    The canonical face lives in the aligned crop's unit coordinates, so ``window_box`` names
+    the same part of the face on the canvas as in the flat crop."""
+    x0, y0, x1, y1 = config.window_box
+    if not (x1 > x0 and abs((x1 - x0) - (y1 - y0)) < 1e-9):
+        raise ValueError(f"a canvas window needs a square window box, got {config.window_box}")
+    s = config.window_size / (x1 - x0)
+    ox, oy = round(x0 * s), round(y0 * s)
+    return s, (ox, oy, ox + config.window_size, oy + config.window_size)
+
+
+def window_map(region: MustacheRegion) -> np.ndarray:
+    """(S, S, 2) float32: the photo px (``cv2.remap``'s pixel centres) each pixel of a canvas
+    window shows, through the face's mesh; beyond the mesh (below the chin, past the cheeks)
+    and in its holes, the flat window's (:attr:`MustacheRegion.window`) instead."""
+    from data_prep.canvas import FaceMesh
+
+    if region.landmarks is None:
+        raise ValueError("a canvas window needs the region's photo landmarks")
+    scale, box = canvas_window_box(region.config)
+    m, on = FaceMesh(region.landmarks, scale).canvas_map(box)
+    if not on.all():
+        n = region.config.window_size
+        yy, xx = np.mgrid[0:n, 0:n]
+        flat = region.window.to_photo(np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float64))
+        m[~on] = flat.reshape(n, n, 2).astype(np.float32)[~on]
+    return m
+
+
+def window_pixels(image: np.ndarray, region: MustacheRegion) -> np.ndarray:
+    """The region's window cut from the photo: (H, W, C) -> (S, S, C), same dtype; by the flat
+    alignment, or through the mesh for a canvas window (the photo area-shrunk first when the
+    window is much smaller than the face, as :func:`data_prep.align.warp` does)."""
+    import cv2
+
+    if not region.config.canvas_window:
+        return warp(image, region.window)
+    m = window_map(region)
+    h, w = image.shape[:2]
+    x0, y0 = np.maximum(np.floor(m.reshape(-1, 2).min(0)).astype(int) - 2, 0)
+    x1, y1 = np.ceil(m.reshape(-1, 2).max(0)).astype(int) + 3
+    x1, y1 = min(int(x1), w), min(int(y1), h)
+    if x1 <= x0 or y1 <= y0:  # the window lies off the photo: its nearest pixels
+        x0, y0, x1, y1 = 0, 0, w, h
+    roi = np.ascontiguousarray(image[y0:y1, x0:x1])
+    m = m - np.array([x0, y0], np.float32)
+    k = region.window.scale
+    if k < 0.5:  # pre-shrink so bilinear sampling does not skip pixels
+        f = min(1.0, 2 * k)
+        nw, nh = max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))
+        fx, fy = nw / roi.shape[1], nh / roi.shape[0]
+        roi = cv2.resize(roi, (nw, nh), interpolation=cv2.INTER_AREA)
+        m = (m + 0.5) * np.array([fx, fy], np.float32) - 0.5
+    return cv2.remap(roi, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT101)
+
+
+def window_to_photo(window: np.ndarray, region: MustacheRegion,
+                    box: tuple[int, int, int, int]) -> np.ndarray:
+    """A window image (S, S, C) float32 (the generator's change) back over the photo ``box``
+    (x0, y0, x1, y1): (h, w, C), 0 beyond the window; by the flat alignment, or for a canvas
+    window through the mesh (0 too where the canvas does not show: hidden triangles, the
+    mouth's hole, beyond the silhouette)."""
+    from data_prep.align import unwarp
+    from data_prep.canvas import FaceMesh
+
+    window = np.ascontiguousarray(window, np.float32)
+    if not region.config.canvas_window:
+        return unwarp(window, region.window, box)
+    if region.landmarks is None:
+        raise ValueError("a canvas window needs the region's photo landmarks")
+    scale, (wx, wy, _, _) = canvas_window_box(region.config)
+    return FaceMesh(region.landmarks, scale).to_photo_image(window, box, (wx, wy))
 
 
 # ---------------------------------------------------------------- the region on the canvas
@@ -174,7 +269,7 @@ def canvas_region(config: RegionConfig = RegionConfig(), scale: float = 512.0
     # ruled line
     mask *= polygon_mask(above - [x0, y0], shape, feather=config.cut_feather * d)
     # nor on the lower lip, which the droop beside the corners would touch (grown 1 px)
-    lower = np.concatenate([can[list(ix.LOWER_LIP_OUTER)], can[list(LOWER_LIP_INNER)][::-1]])
+    lower = np.concatenate([can[list(ix.LOWER_LIP_OUTER)], can[list(ix.LOWER_LIP_INNER)][::-1]])
     mask *= 1 - np.clip(polygon_mask(lower - [x0, y0], shape, feather=1.0) * 4, 0, 1)
     return poly, mask, (x0, y0)
 

@@ -68,7 +68,6 @@ def prep(
     from data_prep.build import ConfigMismatch, PrepConfig, Shard, build_dataset
     from data_prep.landmarks import DetectorConfig
     from data_prep.quality import QualityConfig
-    from data_prep.region import RegionConfig
 
     try:
         shard_ = Shard.parse(shard)
@@ -85,7 +84,7 @@ def prep(
 
     config = PrepConfig(
         align=AlignConfig(size=face_size),
-        region=replace(RegionConfig(), window_size=window_size),
+        region=replace(PrepConfig().region, window_size=window_size),
         quality=QualityConfig(min_face_width=min_face, max_yaw=max_yaw, min_blur=min_sharpness),
         # the search reaches the faces prep keeps; its workers are the parallelism
         detector=DetectorConfig(min_face=min_face, search_threads=1),

@@ -12,7 +12,6 @@ import numpy as np
 from data_prep import indices as ix
 from data_prep.canvas import FaceFrame
 from mustache.strands.settings import (
-    LOWER_LIP_INNER,
     Flow,
     HairConfig,
     Strands,
@@ -28,7 +27,7 @@ def lip_masks(xy: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
     verm = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_OUTER)],
                                         xy[list(ix.UPPER_LIP_INNER)][::-1]]), shape)
     mouth = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_INNER)],
-                                         xy[list(LOWER_LIP_INNER)][::-1]]), shape)
+                                         xy[list(ix.LOWER_LIP_INNER)][::-1]]), shape)
     return verm, mouth
 
 
@@ -152,6 +151,42 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     # thicker ones (see thin_factor) keep the same darkness and stay legible
     width = np.maximum(width, config.min_width_px)
     return Strands(roots, mid, tip, width.astype(np.float32), group)
+
+
+def surface_mesh(points: np.ndarray, frame: FaceFrame):
+    """The mesh hairs are grown on (:func:`grow_on_canvas`): a face's (478, 2+) landmarks in
+    the drawing's px (with depth when known) and the canonical face drawn as wide as ``frame``
+    (the same face's) says the face is, so a frontal face's canvas px are the drawing's."""
+    from data_prep.canvas import FaceMesh, canonical
+
+    can = canonical().points
+    cw = float(np.linalg.norm(can[ix.FACE_SIDES[1]] - can[ix.FACE_SIDES[0]]))
+    return FaceMesh(points, frame.width / cw)
+
+
+def grow_on_canvas(roots: np.ndarray, mesh, groups: int, rng: np.random.Generator,
+                   config: HairConfig, layer: str) -> Strands:
+    """Hairs grown on the canvas (:mod:`data_prep.canvas`) from (N, 2) roots in the drawing's
+    px, on the face's :func:`surface_mesh` ``mesh``: each root is lifted onto the canonical
+    face, grown there as on a frontal, neutral face (:func:`grow_strands`: direction, length
+    to the canonical lip, curl, locks) and carried back through the mesh: the far side of a
+    turned face foreshortened, hairs bent and stretched with a smiling or talking lip, ending
+    on the photo's lip as they end on the canonical one. Tips over the lip are carried by the
+    triangles above the mouth (:attr:`data_prep.canvas.Canonical.above_mouth`): none jumps
+    across an open mouth to the lower lip."""
+    from data_prep.canvas import canonical, face_frame, triangles_near
+
+    canvas_xy = mesh.canvas_points
+    frame = face_frame(canvas_xy, config.face_cm)
+    if not len(roots):
+        return grow_strands(roots, canvas_xy, frame, groups, rng, config, layer)
+    lifted, _ = mesh.surface(roots, triangles_near(mesh.xy, (*roots.min(0), *roots.max(0)), 2.0))
+    st = grow_strands(lifted, canvas_xy, frame, groups, rng, config, layer)
+    ends = np.concatenate([st.p1, st.p2])
+    near = np.zeros(len(mesh.triangles), bool)  # (those near the hairs: a small search)
+    near[triangles_near(canvas_xy, (*ends.min(0), *ends.max(0)), 2.0)] = True
+    ends = mesh.to_photo(ends, near & canonical().above_mouth)
+    return Strands(roots, ends[:len(roots)], ends[len(roots):], st.width, st.group)
 
 
 def _locks(roots: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

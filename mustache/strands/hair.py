@@ -32,7 +32,9 @@ from data_prep import indices as ix
 from data_prep.canvas import FaceFrame, face_frame  # the one face frame (re-exported here)
 from mustache.strands.grow import (
     focus_sigma,
+    grow_on_canvas,
     grow_strands,
+    surface_mesh,
     lip_masks,
     noise_sigma,
     palette,
@@ -148,16 +150,25 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     xs = xy * s
     fs = face_frame(xs, config.face_cm)
     g = len(pal) // 2
+    # the landmarks with their depth (which triangles show), in the drawing's px
+    mesh = surface_mesh(np.asarray(landmarks, np.float64) * s, fs) if flow is None and \
+        config.on_canvas else None
+
+    def grow(n: int, layer: str) -> Strands:
+        roots = _sample(dens, n, rng) * s
+        if mesh is not None:
+            return grow_on_canvas(roots, mesh, g, rng, config, layer)
+        return grow_strands(roots, xs, fs, g, rng, config, layer, flow)
+
     layers = []
     for layer, share in (("under", config.under_share), ("top", 1 - config.under_share)):
         # as many hairs as reach the depth: a small pilot set guesses a hair's area, a third
         # more than that guess are grown, and the first of them whose areas add up to the
         # depth are kept (hair areas vary lognormally: a count from the mean alone drifted)
         target = share * config.depth / config.opacity * float(dens.sum()) * s * s
-        pilot = grow_strands(_sample(dens, 128, rng) * s, xs, fs, g, rng, config, layer, flow)
+        pilot = grow(128, layer)
         each = float(np.mean(_ink_area(pilot))) if len(pilot) else 1.0
-        grown = grow_strands(_sample(dens, int(1.35 * target / max(each, 1e-3)) + 8, rng) * s,
-                             xs, fs, g, rng, config, layer, flow)
+        grown = grow(int(1.35 * target / max(each, 1e-3)) + 8, layer)
         keep = int(np.searchsorted(np.cumsum(_ink_area(grown)), target)) + 1
         layers.append(_take(grown, min(keep, len(grown))))
     # locks: a smooth random field of a few mm sets each hair's tone by where it lies, so

@@ -13,7 +13,6 @@ from typing import Protocol
 
 import numpy as np
 
-LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _CHANNEL_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma
 
 
@@ -68,6 +67,9 @@ class HairConfig:
     clump: float = 0.45  # how far tips are pulled toward their lock's guide hair (0-1)
     lock_size: int = 14  # hairs per lock
     overhang: float = 0.35  # how far tips may pass the upper lip's edge (x lip height)
+    on_canvas: bool = True  # grow hairs on the canvas and carry them back through the face's
+    # mesh (a turned face's far side shorter); False: in the flat face frame (a style's flow
+    # always is: its field lives in the photo's box)
     outline_overhang: float = 0.3  # a style's: how far tips may pass its outline (x the
     # hair's length; a ragged edge). Two fields, not one: the two paths measure it apart
     philtrum: float = 0.45  # root density at the philtrum's centre, relative to the sides

@@ -14,7 +14,6 @@ from data_prep import indices as ix
 from data_prep.canvas import FaceMesh, canonical, face_frame
 from data_prep.region import polygon_mask, region_box, region_support
 
-LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 
 
 def turned(yaw: float, width: float = 500.0, offset=(60.0, 40.0), mouth: float = 0.0
@@ -98,11 +97,11 @@ def test_an_open_mouth_is_a_hole_and_the_lips_stay_bare():
     import cv2
 
     mouth = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_INNER)],
-                                         xy[list(LOWER_LIP_INNER)][::-1]]) - off, shape) > 0.5
+                                         xy[list(ix.LOWER_LIP_INNER)][::-1]]) - off, shape) > 0.5
     mouth = cv2.erode(mouth.astype(np.uint8), np.ones((5, 5))) > 0  # its edge pixels: the lips'
 
     lower = polygon_mask(np.concatenate([xy[list(ix.LOWER_LIP_OUTER)],
-                                         xy[list(LOWER_LIP_INNER)][::-1]]) - off, shape) > 0.5
+                                         xy[list(ix.LOWER_LIP_INNER)][::-1]]) - off, shape) > 0.5
     verm = polygon_mask(np.concatenate([xy[list(ix.UPPER_LIP_OUTER)],
                                         xy[list(ix.UPPER_LIP_INNER)][::-1]]) - off, shape) > 0.5
     assert mouth.sum() > 500 and sup[mouth].max() == 0.0

@@ -75,3 +75,71 @@ def test_config_changes_window_size(detector, astronaut):
     f = detector.detect(astronaut)[0]
     r = mustache_region(f.xy, estimate_alignment(f.xy), RegionConfig(window_size=64))
     assert r.mask.shape == (64, 64) and r.window.size == 64
+
+
+# ---------------------------------------------------------------- windows cut through the canvas
+
+CANVAS = RegionConfig(canvas_window=True)
+
+
+def test_prep_cuts_canvas_windows_and_old_files_stay_flat():
+    from data_prep.build import PrepConfig
+    from data_prep.config import from_dict
+
+    assert PrepConfig().region.canvas_window
+    # a checkpoint or dataset written before the canvas window has no key: it was cut flat
+    old = from_dict(PrepConfig, {"region": {"window_size": 128}})
+    assert not old.region.canvas_window
+
+
+@pytest.mark.parametrize("deg,scale", [(0, 1.0), (25, 0.8)])
+def test_canvas_window_round_trips_to_the_photo(detector, astronaut, deg, scale):
+    """The window's pixels mapped back through the mesh are the photo's own, and its mask is
+    the region apply cuts the change to (region_support), so training and apply agree."""
+    from data_prep.region import cut_window, region_box, region_support, window_to_photo
+
+    im = rotate(astronaut, deg, scale)
+    f = detector.detect(im)[0]
+    region, win = cut_window(im, f.points, config=CANVAS)
+    assert win.shape == (128, 128, 3) and win.dtype == np.uint8
+    box = region_box(region.landmarks, im.shape[:2], CANVAS)
+    back = window_to_photo(win.astype(np.float32), region, box)
+    x0, y0, x1, y1 = box
+    support = region_support(region.landmarks, box, CANVAS)
+    core = support > 0.5
+    assert core.sum() > 200
+    assert np.abs(back - im[y0:y1, x0:x1])[core].mean() < 5  # bilinear twice
+    mask_back = window_to_photo(region.mask, region, box)
+    assert np.abs(mask_back - support).mean() < 0.02
+
+
+def test_canvas_window_takes_the_smile_out(detector, astronaut):
+    """On the canvas the mouth is the canonical, closed one: the astronaut's smile (teeth
+    showing) is stretched wider than the canvas lip in the flat window, not in the canvas one,
+    and the canvas window's upper lip lies where the canonical face has it."""
+    from data_prep.canvas import canonical
+    from data_prep.region import canvas_window_box, cut_window
+
+    f = detector.detect(astronaut)[0]
+    flat, _ = cut_window(astronaut, f.points, config=RegionConfig())
+    canvas, _ = cut_window(astronaut, f.points, config=CANVAS)
+    scale, (wx, wy, _, _) = canvas_window_box(CANVAS)
+    can = canonical().points * scale - [wx, wy]
+    lm_flat = flat.window.to_crop(f.xy)
+    span = lambda p: p[ix.MOUTH_CORNERS[1], 0] - p[ix.MOUTH_CORNERS[0], 0]  # noqa: E731
+    assert span(lm_flat) > 1.1 * span(can)  # the smile, as the flat window sees it
+    # the region's polygon on the canvas window is the canonical face's
+    assert np.allclose(canvas.polygon, region_polygon(can, CANVAS), atol=1e-6)
+
+
+def test_canvas_window_is_the_same_for_a_turned_photo_of_the_face(detector, astronaut):
+    """Pose is taken out: a photo rotated and scaled gives the same canvas window."""
+    from data_prep.region import cut_window
+
+    f = detector.detect(astronaut)[0]
+    _, ref = cut_window(astronaut, f.points, config=CANVAS)
+    im = rotate(astronaut, -20, 0.7)
+    g = detector.detect(im)[0]
+    region, win = cut_window(im, g.points, config=CANVAS)
+    core = region.mask > 0.5
+    assert np.abs(win.astype(float) - ref)[core].mean() < 12
