@@ -34,11 +34,11 @@ from mustache.strands.grow import (
     focus_sigma,
     grow_on_canvas,
     grow_strands,
-    surface_mesh,
     lip_masks,
     noise_sigma,
     palette,
     splat,
+    surface_mesh,
 )
 from mustache.strands.haircolor import HairColour
 from mustache.strands.settings import (

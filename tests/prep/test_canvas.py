@@ -15,7 +15,6 @@ from data_prep.canvas import FaceMesh, canonical, face_frame
 from data_prep.region import polygon_mask, region_box, region_support
 
 
-
 def turned(yaw: float, width: float = 500.0, offset=(60.0, 40.0), mouth: float = 0.0
            ) -> np.ndarray:
     """The canonical face ``width`` px wide (its crop), turned ``yaw`` degrees about the vertical
