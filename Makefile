@@ -30,7 +30,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/prep.py
 
 # The training dataset: CelebA (human labels) + LFW (labels from its predicted attributes,
-# examples/lfw_labels.py) prepped into DATA. About 2 minutes on 2 cores.
+# examples/lfw_labels.py) prepped into DATA, windows cut through the canvas (the face's mesh).
+# About 2.5 minutes on 2 cores.
 DATA ?= out/data
 $(DATA)/.complete: $(STAMP)
 	mkdir -p out
@@ -53,9 +54,9 @@ $(GUIDE): $(DATA)/.complete
 
 # The shipped generator: the default preset on DATA (10% of people held out by name hash),
 # guided (weight 4), exported as the small apply-only file mustache/weights/default.pt.
-# 750 steps, about 6 minutes on 2 cores: `mustache eval` ranked step 750 best of a 2,500-step
+# 750 steps, 6-9 minutes on 2 cores: `mustache eval` ranked step 750 best of a 2,500-step
 # run (later steps paint fainter mustaches; earlier ones flat blobs). The learning rate is
-# constant after warm-up, so a 750-step run is that run's step 750.
+# constant after warm-up, so a 750-step run is that run's step 750. Then `make onnx`.
 RUN ?= out/runs/default
 STEPS ?= 750
 default-model: $(DATA)/.complete $(GUIDE)

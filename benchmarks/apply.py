@@ -131,6 +131,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--unfolded", action="store_true",
                     help="also time the generator with its plain upsample + conv decoder")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="a GAN checkpoint (default: the shipped one); a canvas window's cut "
+                         "and warp back through the mesh show in the window and warp columns")
     args = ap.parse_args()
     import torch
 
@@ -141,7 +144,7 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
           f"({cpu_name()}), torch {torch.__version__} with {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as tmp:
-        path, what = _model(Path(tmp))
+        path, what = (args.model, str(args.model)) if args.model else _model(Path(tmp))
         print(f"model: {what}")
         from data_prep.landmarks import DetectorConfig, MediaPipeDetector
 

@@ -8,7 +8,8 @@ opening). A pixel counts as changed when it moved 8 grey levels or more.
 The silhouette is the union of the mesh's triangles that face the camera; the lips and the
 mouth opening are the landmarks' polygons.
 
-    .venv/bin/python benchmarks/canvas.py [--faces 40] [--json out.json]
+    .venv/bin/python benchmarks/canvas.py [--faces 40] [--json out.json] [--model CKPT]
+        [--flat-hair]
 """
 
 from __future__ import annotations
@@ -57,17 +58,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=int, default=40)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=None,
+                    help="a GAN checkpoint (default: the shipped one)")
+    ap.add_argument("--flat-hair", action="store_true",
+                    help="hairs grown in the flat face frame (HairConfig.on_canvas=False)")
     args = ap.parse_args()
     import cv2
 
     from data_prep import indices as ix
     from data_prep.quality import head_pose
     from mustache.paint.gan import ApplyOptions, Mustacher
+    from mustache.strands.hair import HairConfig
 
     rows = list(csv.DictReader(open(DATA / "manifest.csv")))
     rows.sort(key=lambda r: r["file"])
     turned, laughing = [], []
-    with Mustacher(device="cpu", check_existing=False) as m:
+    hair = HairConfig(on_canvas=not args.flat_hair)
+    with Mustacher(args.model, device="cpu", check_existing=False, hair=hair) as m:
         for r in rows:
             if len(turned) >= args.faces and len(laughing) >= args.faces:
                 break

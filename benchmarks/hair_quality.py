@@ -388,9 +388,10 @@ def outside_change(before: np.ndarray, after: np.ndarray, boxes) -> float:
 
 
 class Runner:
-    """The shipped model (``Mustacher``) and classifier, shared by every case."""
+    """The model (``Mustacher``: the shipped one, or ``model``) and the shipped classifier,
+    shared by every case."""
 
-    def __init__(self, seed: int = 0, hair: dict | None = None):
+    def __init__(self, seed: int = 0, hair: dict | None = None, model: Path | None = None):
         from dataclasses import fields
 
         from mustache.paint.gan import Mustacher, shipped_scorer
@@ -398,11 +399,18 @@ class Runner:
 
         types = {f.name: f.type for f in fields(HairConfig)}
         # --hair name=value: a variation of the hair stage to compare (tune split only)
-        over = {k: type(getattr(HairConfig(), k))(v) for k, v in (hair or {}).items()
-                if k in types}
+        def value(k: str, v: str):
+            kind = type(getattr(HairConfig(), k))
+            if kind is bool:  # (bool("False") is True)
+                if v.lower() not in ("true", "false", "1", "0"):
+                    raise SystemExit(f"--hair {k}={v}: true or false")
+                return v.lower() in ("true", "1")
+            return kind(v)
+
+        over = {k: value(k, v) for k, v in (hair or {}).items() if k in types}
         if len(over) != len(hair or {}):
             raise SystemExit(f"--hair: unknown HairConfig fields in {sorted(hair)}")
-        self.m = Mustacher(hair=HairConfig(**over))
+        self.m = Mustacher(model, hair=HairConfig(**over))
         self.scorer = self.m.scorer or shipped_scorer()
         self.seed = seed
         self.soft_from = soft_from()
@@ -663,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hair", nargs="*", default=[], metavar="NAME=VALUE",
                     help="HairConfig fields to change (numbers), to compare variations")
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--model", type=Path, default=None,
+                    help="a GAN checkpoint or run folder (default: the shipped model)")
     ap.add_argument("--json", type=Path, default=None, help="write every row and the table")
     ap.add_argument("--reference-json", type=Path, default=None,
                     help="write the real mustaches' figures by band and sharp/soft")
@@ -686,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         print(s, file=sys.stderr, flush=True)
 
     t0 = time.time()
-    runner = Runner(args.seed, dict(kv.split("=", 1) for kv in args.hair))
+    runner = Runner(args.seed, dict(kv.split("=", 1) for kv in args.hair), args.model)
     painted, real = [], []
     if args.real_from is not None:
         real = [r for r in json.loads(args.real_from.read_text())["real"] if r["set"] in args.sets]

@@ -14,6 +14,7 @@ open mouth a hole, its lower edge a fixed share of the upper vermilion however t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,6 +215,33 @@ def window_pixels(image: np.ndarray, region: MustacheRegion) -> np.ndarray:
                      borderMode=cv2.BORDER_REFLECT101)
 
 
+def window_change(window: np.ndarray, region: MustacheRegion, box: tuple[int, int, int, int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The generator's change back over the photo ``box`` with the region's support there:
+    (:func:`window_to_photo` (h, w, C), :func:`region_support` (h, w)); for a canvas window
+    both from one pixel map of the face's mesh."""
+    import cv2
+
+    from data_prep.canvas import FaceMesh
+
+    if region.landmarks is None:
+        raise ValueError("the region has no photo landmarks (cut it with cut_window)")
+    config = region.config
+    if not config.canvas_window:
+        return (window_to_photo(window, region, box),
+                region_support(region.landmarks, box, config))
+    _, mask, origin = canvas_region(config)
+    m, _ = FaceMesh(region.landmarks).photo_map(box)  # canvas px at the region's scale
+    support = cv2.remap(mask, *(m - np.asarray(origin, np.float32)).transpose(2, 0, 1),
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    scale, (wx, wy, _, _) = canvas_window_box(config)
+    k = np.float32(scale / FaceMesh(region.landmarks).scale)
+    mw = (m + 0.5) * k - 0.5 - np.array([wx, wy], np.float32)  # pixel centres, rescaled
+    change = cv2.remap(np.ascontiguousarray(window, np.float32), mw[..., 0], mw[..., 1],
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return change, np.clip(support, 0.0, 1.0)
+
+
 def window_to_photo(window: np.ndarray, region: MustacheRegion,
                     box: tuple[int, int, int, int]) -> np.ndarray:
     """A window image (S, S, C) float32 (the generator's change) back over the photo ``box``
@@ -239,7 +267,13 @@ def canvas_region(config: RegionConfig = RegionConfig(), scale: float = 512.0
     """The region on the canvas at ``scale`` canvas px a unit: (polygon (K, 2) canvas px,
     soft mask float32 (h, w), the mask's origin (x0, y0) in canvas px). The polygon is
     :func:`region_polygon` of the canonical face; its mask is cut hard at ``canvas_lip`` of
-    the upper vermilion (the grow and the feather reach no lower)."""
+    the upper vermilion (the grow and the feather reach no lower). Read-only arrays: one
+    drawing per config and scale serves every face (4 ms each time otherwise)."""
+    return _canvas_region(config, float(scale))
+
+
+@functools.lru_cache(maxsize=16)
+def _canvas_region(config: RegionConfig, scale: float):
     from data_prep.canvas import canonical
 
     can = canonical().points * scale
@@ -271,6 +305,8 @@ def canvas_region(config: RegionConfig = RegionConfig(), scale: float = 512.0
     # nor on the lower lip, which the droop beside the corners would touch (grown 1 px)
     lower = np.concatenate([can[list(ix.LOWER_LIP_OUTER)], can[list(ix.LOWER_LIP_INNER)][::-1]])
     mask *= 1 - np.clip(polygon_mask(lower - [x0, y0], shape, feather=1.0) * 4, 0, 1)
+    poly.setflags(write=False)
+    mask.setflags(write=False)
     return poly, mask, (x0, y0)
 
 

@@ -207,7 +207,7 @@ class Mustacher:
         when it is empty. The mask is the region drawn on the canvas and mapped through the
         face's mesh (``data_prep.region.region_support``): nothing beyond the silhouette, on
         triangles that face away or in the open mouth; the change is cut to it."""
-        from data_prep.region import region_box, region_support, window_to_photo
+        from data_prep.region import region_box, window_change
 
         if region.landmarks is None:
             raise ValueError("the region has no photo landmarks (cut it with cut_window)")
@@ -215,8 +215,7 @@ class Mustacher:
         if box is None:
             return None, None, None
         # the change is already feathered by the generator's own soft-mask composite
-        change = window_to_photo(delta, region, box)
-        mask = region_support(region.landmarks, box, region.config)
+        change, mask = window_change(delta, region, box)
         change *= (mask > 0)[..., None]
         return change, mask, box
 

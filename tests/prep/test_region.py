@@ -96,7 +96,13 @@ def test_prep_cuts_canvas_windows_and_old_files_stay_flat():
 def test_canvas_window_round_trips_to_the_photo(detector, astronaut, deg, scale):
     """The window's pixels mapped back through the mesh are the photo's own, and its mask is
     the region apply cuts the change to (region_support), so training and apply agree."""
-    from data_prep.region import cut_window, region_box, region_support, window_to_photo
+    from data_prep.region import (
+        cut_window,
+        region_box,
+        region_support,
+        window_change,
+        window_to_photo,
+    )
 
     im = rotate(astronaut, deg, scale)
     f = detector.detect(im)[0]
@@ -111,6 +117,10 @@ def test_canvas_window_round_trips_to_the_photo(detector, astronaut, deg, scale)
     assert np.abs(back - im[y0:y1, x0:x1])[core].mean() < 5  # bilinear twice
     mask_back = window_to_photo(region.mask, region, box)
     assert np.abs(mask_back - support).mean() < 0.02
+    # apply's one-map path gives the same two
+    change, one_map_support = window_change(win.astype(np.float32), region, box)
+    assert np.allclose(one_map_support, support, atol=1e-4)
+    assert np.abs(change - back).max() < 0.5
 
 
 def test_canvas_window_takes_the_smile_out(detector, astronaut):
