@@ -65,6 +65,13 @@ class Canonical:
         lower -= {*ix.MOUTH_CORNERS, ix.LOWER_LIP_INNER[0], ix.LOWER_LIP_INNER[-1]}
         return self.flat & ~np.isin(self.triangles, sorted(lower)).any(1)
 
+    @functools.cached_property
+    def above_mouth_grid(self) -> TriangleGrid:
+        """:attr:`above_mouth`'s triangles as a lookup table over the face, in canonical units
+        (one table for every face: see :meth:`FaceMesh.carry`)."""
+        return triangle_grid(self.points, self.triangles, np.flatnonzero(self.above_mouth),
+                             (0.0, 0.0, 1.0, 1.0), 512)
+
 
 @functools.cache
 def canonical() -> Canonical:
@@ -187,11 +194,8 @@ class FaceMesh:
         (outside the mesh or in its holes: the nearest triangle's map, extrapolated).
         ``usable`` (T,) bool: only these triangles (default: :attr:`Canonical.flat`)."""
         q = _points(canvas)
-        usable = canonical().flat if usable is None else usable
-        if len(q) > 512:  # many points (hairs): off a raster of the triangles
-            which = _locate_grid(q, self.canvas_points, self.triangles, np.flatnonzero(usable))
-        else:
-            which = _locate(q, self.canvas_points, self.triangles, usable)
+        which = _locate(q, self.canvas_points, self.triangles,
+                        canonical().flat if usable is None else usable)
         return _apply(self.to_photo_affines, which, q)
 
     def to_canvas(self, photo: np.ndarray) -> np.ndarray:
@@ -204,20 +208,39 @@ class FaceMesh:
         which = _locate(q, self.xy, self.triangles, self.front, z)
         return _apply(self.to_canvas_affines, which, q)
 
-    def surface(self, photo: np.ndarray, only: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Where (N, 2) photo px lie on the face: (canvas px (N, 2), the canvas -> photo affine
-        of each one's triangle (N, 2, 3)), through the visible triangle each lies in (the
-        nearest; outside all: the nearest one's). Something grown from the point on the canvas
-        (a hair) is carried back by its own triangle's map, so it bends and foreshortens with
-        the face there without jumping across a hole (an open mouth). ``only``: the triangle
-        ids to look in (those near the points: faster), else all."""
+    def photo_grid(self, box: tuple[float, float, float, float], cells: int = 256
+                   ) -> TriangleGrid:
+        """Which visible triangle (the nearest where several overlap) each point of the photo
+        ``box`` lies on, as a lookup table (:func:`triangle_grid`)."""
+        return triangle_grid(self.xy, self.triangles, self.depth_order, box, cells)
+
+    def lift(self, photo: np.ndarray, grid: TriangleGrid) -> np.ndarray:
+        """(N, 2) photo px -> (N, 2) canvas px through the triangle :meth:`photo_grid` says
+        each lies on: for thousands of points (hairs' roots). A point outside the triangle its
+        cell names (near an edge) takes the one of the 3 x 3 cells around that holds it (the
+        nearest by depth)."""
         q = _points(photo)
-        order = self.depth_order
-        if only is not None:
-            order = order[np.isin(order, np.asarray(only))]
-        which = _locate_grid(q, self.xy, self.triangles, order)
-        return _apply(self.to_canvas_affines, which, q), self.to_photo_affines[which]
+        which = grid(q)
+        ids = np.unique(which)
+        a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
+        miss = np.flatnonzero(~_inside_of(q, a, b, c, which, ids))
+        if len(miss):
+            step = 1.0 / grid.per_px
+            near = np.stack([grid(q[miss] + [dx * step, dy * step])
+                             for dx in (-1, 0, 1) for dy in (-1, 0, 1)], 1)  # (M, 9)
+            ids = np.unique(near)
+            a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
+            z = self.points[:, 2][self.triangles].mean(1) if self.points.shape[1] >= 3 else None
+            found = _pick(q[miss], a, b, c, np.searchsorted(ids, near), ids, z, strict=True)
+            which[miss[found >= 0]] = found[found >= 0]
+        return _apply(self.to_canvas_affines, which, q)
+
+    def carry(self, canvas: np.ndarray, grid: TriangleGrid) -> np.ndarray:
+        """(N, 2) canvas px -> (N, 2) photo px through the triangle ``grid`` (a table in
+        canonical units, the same for every face: :attr:`Canonical.above_mouth_grid`) says
+        each lies on (off its triangles, the nearest one's map, extrapolated)."""
+        q = _points(canvas)
+        return _apply(self.to_photo_affines, grid(q / self.scale), q)
 
     def visible(self, canvas: np.ndarray, tol: float = 0.5) -> np.ndarray:
         """(N, 2) canvas px -> (N,) bool: the point shows in the photo: it lies on a front
@@ -368,33 +391,52 @@ def _locate(q: np.ndarray, corners: np.ndarray, tri: np.ndarray, usable: np.ndar
     return out
 
 
-def _locate_grid(q: np.ndarray, corners: np.ndarray, tri: np.ndarray, order: np.ndarray,
-                 cells: int = 256) -> np.ndarray:
-    """(N,) the triangle each of the (N, 2) points ``q`` lies in, read off a raster of the
-    triangles ``order`` (drawn in turn, later over earlier: far to near) over the points' box
-    at most ``cells`` px a side; off them, the nearest drawn one. For thousands of points
-    (hairs) where :func:`_locate` compares each with every triangle: a point near an edge may
-    get the neighbour, whose map agrees there (the maps are continuous)."""
+@dataclass(frozen=True, eq=False)
+class TriangleGrid:
+    """A lookup table of triangle ids over a box: (h, w) ``ids`` (every cell holds one: off the
+    triangles, the nearest drawn one's), cell (0, 0) at ``origin`` (x, y), ``per_px`` cells a
+    pixel. Called with (N, 2) points -> (N,) triangle ids."""
+
+    ids: np.ndarray
+    origin: np.ndarray
+    per_px: float
+
+    def __call__(self, q: np.ndarray) -> np.ndarray:
+        h, w = self.ids.shape
+        c = np.floor((np.asarray(q, np.float64) - self.origin) * self.per_px).astype(np.int64)
+        return self.ids[np.clip(c[:, 1], 0, h - 1), np.clip(c[:, 0], 0, w - 1)]
+
+
+def triangle_grid(corners: np.ndarray, tri: np.ndarray, order: np.ndarray,
+                  box: tuple[float, float, float, float], cells: int = 256) -> TriangleGrid:
+    """The triangles ``order`` of a mesh whose corners are ``corners`` (N, 2) rastered (drawn
+    in turn, later over earlier: far to near) over ``box`` (x0, y0, x1, y1) at most ``cells``
+    a side, each empty cell given its nearest drawn cell's triangle: for thousands of points
+    (hairs) where :func:`_locate` compares each with every triangle. A point near an edge may
+    get the neighbour, whose map agrees there (the maps are continuous); where they do not (a
+    fold, an edge-on triangle) :meth:`FaceMesh.lift` checks. A box that meets no triangle grows
+    to reach them."""
     import cv2
 
-    out = np.full(len(q), -1, np.int64)
-    if not len(q) or not len(order):
-        return out
-    lo, hi = q.min(0) - 2, q.max(0) + 2
-    f = min(1.0, cells / max(float((hi - lo).max()), 1e-6))
+    order = np.asarray(order, np.int64)
+    if not len(order):
+        raise ValueError("no triangles to draw")
+    lo = np.asarray(box[:2], np.float64)
+    hi = np.asarray(box[2:], np.float64)
+    c = corners[tri[order]].reshape(-1, 2)
+    if (c.max(0) < lo).any() or (c.min(0) > hi).any():
+        lo, hi = np.minimum(lo, c.min(0)), np.maximum(hi, c.max(0))
+    f = cells / max(float((hi - lo).max()), 1e-6)
     w, h = (np.ceil((hi - lo) * f).astype(int) + 1).tolist()
-    ids = _raster((corners - lo) * f, tri, order, (0, 0, w, h))
-    if (ids < 0).all():
-        return _locate(q, corners, tri, np.isin(np.arange(len(tri)), order))
-    cx, cy = np.clip(((q - lo) * f).astype(int), 0, [w - 1, h - 1]).T
-    out = ids[cy, cx].astype(np.int64)
-    if (out < 0).any():  # off the drawn triangles: the nearest drawn pixel's triangle
+    ids = _raster((corners - lo) * f, tri, order, (0, 0, w, h)).astype(np.int64)
+    if (ids < 0).all():  # slivers that cover no cell centre: one triangle's map everywhere
+        ids[:] = order[-1]
+    elif (ids < 0).any():
         _, label = cv2.distanceTransformWithLabels((ids < 0).astype(np.uint8), cv2.DIST_L2, 5,
                                                    labelType=cv2.DIST_LABEL_PIXEL)
         drawn = ids[ids >= 0]  # in raster order, as the labels count them (from 1)
-        miss = out < 0
-        out[miss] = drawn[label[cy[miss], cx[miss]] - 1]
-    return out
+        ids = drawn[label - 1]
+    return TriangleGrid(ids, lo, f)
 
 
 def _inside_of(q, a, b, c, which, ids) -> np.ndarray:

@@ -6,6 +6,7 @@ philtrum (:func:`grow_strands`), locks, the palette, the splat of every hair ont
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -153,39 +154,51 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     return Strands(roots, mid, tip, width.astype(np.float32), group)
 
 
-def surface_mesh(points: np.ndarray, frame: FaceFrame):
-    """The mesh hairs are grown on (:func:`grow_on_canvas`): a face's (478, 2+) landmarks in
-    the drawing's px (with depth when known) and the canonical face drawn as wide as ``frame``
-    (the same face's) says the face is, so a frontal face's canvas px are the drawing's."""
-    from data_prep.canvas import FaceMesh, canonical
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """What hairs are grown on (:func:`grow_on_canvas`), made once a face by
+    :func:`surface_of`: the face's ``mesh`` (:class:`data_prep.canvas.FaceMesh`, the canonical
+    face drawn as wide as the face is, so a frontal face's canvas px are the drawing's), the
+    canvas's own ``frame``, and two lookup tables: ``roots`` (which visible triangle a point of
+    the drawing lies on) and ``ends`` (which canvas triangle above the mouth a hair's middle or
+    tip lies on, :attr:`data_prep.canvas.Canonical.above_mouth_grid`, one for every face: a tip
+    past the upper lip is carried by the lip's map, never across an open mouth to the lower
+    lip)."""
 
-    can = canonical().points
-    cw = float(np.linalg.norm(can[ix.FACE_SIDES[1]] - can[ix.FACE_SIDES[0]]))
-    return FaceMesh(points, frame.width / cw)
+    mesh: object
+    frame: FaceFrame
+    roots: object
+    ends: object
 
 
-def grow_on_canvas(roots: np.ndarray, mesh, groups: int, rng: np.random.Generator,
-                   config: HairConfig, layer: str) -> Strands:
+def surface_of(points: np.ndarray, frame: FaceFrame, shape: tuple[int, int],
+               config: HairConfig) -> Surface:
+    """The :class:`Surface` of a face with (478, 2+) landmarks ``points`` in the drawing's px
+    (with depth when known), ``frame`` its face frame, over a drawing of ``shape`` (h, w)."""
+    from data_prep.canvas import FaceMesh, canonical, face_frame
+
+    can = canonical()
+    cw = float(np.linalg.norm(can.points[ix.FACE_SIDES[1]] - can.points[ix.FACE_SIDES[0]]))
+    mesh = FaceMesh(points, frame.width / cw)
+    h, w = shape
+    return Surface(mesh, face_frame(mesh.canvas_points, config.face_cm),
+                   mesh.photo_grid((0, 0, w, h)), can.above_mouth_grid)
+
+
+def grow_on_canvas(roots: np.ndarray, surface: Surface, groups: int,
+                   rng: np.random.Generator, config: HairConfig, layer: str) -> Strands:
     """Hairs grown on the canvas (:mod:`data_prep.canvas`) from (N, 2) roots in the drawing's
-    px, on the face's :func:`surface_mesh` ``mesh``: each root is lifted onto the canonical
-    face, grown there as on a frontal, neutral face (:func:`grow_strands`: direction, length
-    to the canonical lip, curl, locks) and carried back through the mesh: the far side of a
-    turned face foreshortened, hairs bent and stretched with a smiling or talking lip, ending
-    on the photo's lip as they end on the canonical one. Tips over the lip are carried by the
-    triangles above the mouth (:attr:`data_prep.canvas.Canonical.above_mouth`): none jumps
-    across an open mouth to the lower lip."""
-    from data_prep.canvas import canonical, face_frame, triangles_near
-
-    canvas_xy = mesh.canvas_points
-    frame = face_frame(canvas_xy, config.face_cm)
+    px: each root is lifted onto the canonical face, grown there as on a frontal, neutral face
+    (:func:`grow_strands`: direction, length to the canonical lip, curl, locks) and carried
+    back through the mesh: the far side of a turned face foreshortened, hairs bent and
+    stretched with a smiling or talking lip, ending on the photo's lip as they end on the
+    canonical one, none across an open mouth (see :class:`Surface`)."""
+    mesh = surface.mesh
     if not len(roots):
-        return grow_strands(roots, canvas_xy, frame, groups, rng, config, layer)
-    lifted, _ = mesh.surface(roots, triangles_near(mesh.xy, (*roots.min(0), *roots.max(0)), 2.0))
-    st = grow_strands(lifted, canvas_xy, frame, groups, rng, config, layer)
-    ends = np.concatenate([st.p1, st.p2])
-    near = np.zeros(len(mesh.triangles), bool)  # (those near the hairs: a small search)
-    near[triangles_near(canvas_xy, (*ends.min(0), *ends.max(0)), 2.0)] = True
-    ends = mesh.to_photo(ends, near & canonical().above_mouth)
+        return grow_strands(roots, mesh.canvas_points, surface.frame, groups, rng, config, layer)
+    st = grow_strands(mesh.lift(roots, surface.roots), mesh.canvas_points, surface.frame,
+                      groups, rng, config, layer)
+    ends = mesh.carry(np.concatenate([st.p1, st.p2]), surface.ends)
     return Strands(roots, ends[:len(roots)], ends[len(roots):], st.width, st.group)
 
 

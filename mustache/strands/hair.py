@@ -38,7 +38,7 @@ from mustache.strands.grow import (
     noise_sigma,
     palette,
     splat,
-    surface_mesh,
+    surface_of,
 )
 from mustache.strands.haircolor import HairColour
 from mustache.strands.settings import (
@@ -151,13 +151,13 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     fs = face_frame(xs, config.face_cm)
     g = len(pal) // 2
     # the landmarks with their depth (which triangles show), in the drawing's px
-    mesh = surface_mesh(np.asarray(landmarks, np.float64) * s, fs) if flow is None and \
-        config.on_canvas else None
+    surface = surface_of(np.asarray(landmarks, np.float64) * s, fs, (h * s, w * s), config) \
+        if flow is None and config.on_canvas else None
 
     def grow(n: int, layer: str) -> Strands:
         roots = _sample(dens, n, rng) * s
-        if mesh is not None:
-            return grow_on_canvas(roots, mesh, g, rng, config, layer)
+        if surface is not None:
+            return grow_on_canvas(roots, surface, g, rng, config, layer)
         return grow_strands(roots, xs, fs, g, rng, config, layer, flow)
 
     layers = []

@@ -231,3 +231,26 @@ def test_a_frontal_donor_on_a_turned_face_stays_on_it(astronaut, engine, portrai
     # the donor's dark mustache lands on the turned lip's skin, not beside it
     dark = (warped.astype(np.float32).mean(2) < 80) & (mask > 0.5)
     assert dark.sum() > 200
+
+
+@pytest.mark.parametrize("yaw", [0.0, 40.0])
+def test_lookup_tables_agree_with_the_exact_maps(yaw):
+    """lift/carry (a raster of the triangles, for thousands of hairs) give the points that
+    to_canvas/to_photo (every triangle tested) give: a cell on an edge may name the neighbour,
+    whose map agrees there."""
+    m = FaceMesh(turned(yaw))
+    rng = np.random.default_rng(0)
+    can = m.canvas_points
+    lip = can[list(ix.UPPER_LIP_OUTER)]
+    lo, hi = lip.min(0) - [10, 60], lip.max(0) + [10, 5]
+    on_canvas = rng.uniform(lo, hi, (3000, 2))
+    shows = m.visible(on_canvas)
+    photo = m.to_photo(on_canvas[shows])
+    box = (*np.floor(photo.min(0)), *np.ceil(photo.max(0)))
+    lifted = m.lift(photo, m.photo_grid(box))
+    assert np.percentile(np.linalg.norm(lifted - on_canvas[shows], axis=1), 99) < 0.5
+    # the canonical table, the same for every face (canonical units)
+    above = canonical().above_mouth
+    carried = m.carry(on_canvas, canonical().above_mouth_grid)
+    exact = m.to_photo(on_canvas, above)
+    assert np.percentile(np.linalg.norm(carried - exact, axis=1), 95) < 0.5

@@ -9,7 +9,7 @@ import pytest
 from data_prep import indices as ix
 from data_prep.canvas import canonical, face_frame
 from data_prep.region import polygon_mask
-from mustache.strands.grow import grow_on_canvas, surface_mesh
+from mustache.strands.grow import grow_on_canvas, surface_of
 from mustache.strands.settings import HairConfig
 from tests.prep.test_canvas import turned
 
@@ -17,7 +17,8 @@ from tests.prep.test_canvas import turned
 def _grown(points: np.ndarray, n: int = 2000, seed: int = 0):
     """Hairs from roots spread over the upper lip's skin of the canonical face (so both sides
     get the same roots on the canvas), lifted to the face -> (roots, tips, canvas roots)."""
-    mesh = surface_mesh(points, face_frame(points))
+    surface = surface_of(points, face_frame(points), (700, 700), HairConfig())
+    mesh = surface.mesh
     can = mesh.canvas_points
     rng = np.random.default_rng(seed)
     top = can[list(ix.UNDER_NOSE)].mean(0)
@@ -27,7 +28,7 @@ def _grown(points: np.ndarray, n: int = 2000, seed: int = 0):
     v = rng.uniform(0.2, 0.8, n)
     on_canvas = np.stack([top[0] + u * half, top[1] + v * (lip[1] - top[1])], 1)
     roots = mesh.to_photo(on_canvas)
-    st = grow_on_canvas(roots, mesh, 4, np.random.default_rng(seed), HairConfig(), "top")
+    st = grow_on_canvas(roots, surface, 4, np.random.default_rng(seed), HairConfig(), "top")
     return st.p0, st.p2, u
 
 
@@ -76,5 +77,5 @@ def test_no_tip_lands_on_the_lower_lip_of_an_open_mouth():
 
 
 def test_the_canvas_is_the_canonical_face():
-    mesh = surface_mesh(turned(0.0), face_frame(turned(0.0)))
+    mesh = surface_of(turned(0.0), face_frame(turned(0.0)), (700, 700), HairConfig()).mesh
     assert np.allclose(mesh.canvas_points / mesh.scale, canonical().points)
