@@ -16,6 +16,11 @@ mesh has them (the mouth opening, the eyes).
   (:attr:`FaceMesh.front`: their winding is the canonical one) and its silhouette
   (:meth:`FaceMesh.silhouette`). A triangle that faces away, or lies behind a nearer one
   (the landmarks' depth), is hidden: nothing drawn on the canvas shows there.
+- For thousands of points (hairs), lookup tables of the triangles (:func:`triangle_grid`):
+  :meth:`FaceMesh.lift` takes photo points onto the canvas through :meth:`FaceMesh.photo_grid`,
+  :meth:`FaceMesh.carry` takes canvas points back through a canonical table such as
+  :attr:`Canonical.above_mouth_grid` (the triangles above the mouth: nothing crosses an open
+  mouth).
 - :func:`face_frame` is the one face frame (axes and scale, from the rigid landmarks) that the
   hair, the styles and the donor use.
 
@@ -31,6 +36,18 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import indices as ix
+from data_prep.triangles import (
+    TriangleGrid,
+    affines,
+    apply_affine,
+    inside_of,
+    locate,
+    pick,
+    pixel_map,
+    raster_ids,
+    signed_area,
+    triangle_grid,
+)
 
 CANVAS_FILE = Path(__file__).with_name("canvas_face.npz")
 # the face's rigid landmarks (eye corners, the nose's bridge and base, the face's sides, the
@@ -54,7 +71,7 @@ class Canonical:
 
     @functools.cached_property
     def flat(self) -> np.ndarray:
-        return _signed_area(self.points, self.triangles) > 0
+        return signed_area(self.points, self.triangles) > 0
 
     @functools.cached_property
     def above_mouth(self) -> np.ndarray:
@@ -79,52 +96,6 @@ def canonical() -> Canonical:
     d = np.load(CANVAS_FILE)
     return Canonical(d["canon"].astype(np.float64), d["depth"].astype(np.float64),
                      d["triangles"].astype(np.int64))
-
-
-def _affines(src: np.ndarray, dst: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """(T, 2, 3) per-triangle affine maps taking ``src`` (N, 2) corners to ``dst`` (N, 2)."""
-    a, b, c = src[tri[:, 0]], src[tri[:, 1]], src[tri[:, 2]]
-    m = np.stack([b - a, c - a], 2)  # (T, 2, 2): columns are the edges
-    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    inv = np.stack([np.stack([m[:, 1, 1], -m[:, 0, 1]], 1),
-                    np.stack([-m[:, 1, 0], m[:, 0, 0]], 1)], 1) / det[:, None, None]
-    da, db, dc = dst[tri[:, 0]], dst[tri[:, 1]], dst[tri[:, 2]]
-    lin = np.stack([db - da, dc - da], 2) @ inv  # (T, 2, 2)
-    return np.concatenate([lin, (da - np.einsum("tij,tj->ti", lin, a))[:, :, None]], 2)
-
-
-def _apply(aff: np.ndarray, which: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 2) points each mapped by affine ``aff[which]`` -> (N, 2)."""
-    m = aff[which]
-    return np.einsum("nij,nj->ni", m[:, :, :2], points) + m[:, :, 2]
-
-
-def _signed_area(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
-    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1])
-                  - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-
-
-def _raster(points: np.ndarray, tri: np.ndarray, order: np.ndarray,
-            box: tuple[int, int, int, int]) -> np.ndarray:
-    """(h, w) int32 triangle ids (-1: none) over ``box`` (x0, y0, x1, y1) of a frame in which
-    the corners are ``points`` (N, 2); triangles ``order`` are drawn in turn, later ones over
-    earlier ones (so: far to near)."""
-    import cv2
-
-    x0, y0, x1, y1 = box
-    h, w = y1 - y0, x1 - x0
-    # ids + 1 in an int32 image (cv2 fills int32 images); 0 is "none"
-    ids = np.zeros((h, w), np.int32)
-    corners = points[tri[order]] - [x0, y0]  # (T', 3, 2)
-    lo, hi = corners.min(1), corners.max(1)
-    near = (hi[:, 0] >= -1) & (hi[:, 1] >= -1) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
-    # pixel centres: a pixel is the triangle's when its centre is inside (4 bits sub-pixel)
-    fixed = np.round((corners - 0.5) * 16).astype(np.int32)
-    for k in np.flatnonzero(near):
-        cv2.fillConvexPoly(ids, fixed[k], int(order[k]) + 1, lineType=cv2.LINE_8, shift=4)
-    return ids - 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,12 +131,12 @@ class FaceMesh:
     @functools.cached_property
     def to_photo_affines(self) -> np.ndarray:
         """(T, 2, 3) canvas px -> photo px, triangle by triangle."""
-        return _affines(self.canvas_points, self.xy, self.triangles)
+        return affines(self.canvas_points, self.xy, self.triangles)
 
     @functools.cached_property
     def to_canvas_affines(self) -> np.ndarray:
         """(T, 2, 3) photo px -> canvas px, triangle by triangle."""
-        return _affines(self.xy, self.canvas_points, self.triangles)
+        return affines(self.xy, self.canvas_points, self.triangles)
 
     @functools.cached_property
     def front(self) -> np.ndarray:
@@ -194,9 +165,9 @@ class FaceMesh:
         (outside the mesh or in its holes: the nearest triangle's map, extrapolated).
         ``usable`` (T,) bool: only these triangles (default: :attr:`Canonical.flat`)."""
         q = _points(canvas)
-        which = _locate(q, self.canvas_points, self.triangles,
+        which = locate(q, self.canvas_points, self.triangles,
                         canonical().flat if usable is None else usable)
-        return _apply(self.to_photo_affines, which, q)
+        return apply_affine(self.to_photo_affines, which, q)
 
     def to_canvas(self, photo: np.ndarray) -> np.ndarray:
         """(N, 2) photo px -> (N, 2) canvas px, through the visible triangle each lies in (the
@@ -205,8 +176,8 @@ class FaceMesh:
         z = None
         if self.points.shape[1] >= 3:
             z = self.points[:, 2][self.triangles].mean(1)
-        which = _locate(q, self.xy, self.triangles, self.front, z)
-        return _apply(self.to_canvas_affines, which, q)
+        which = locate(q, self.xy, self.triangles, self.front, z)
+        return apply_affine(self.to_canvas_affines, which, q)
 
     def photo_grid(self, box: tuple[float, float, float, float], cells: int = 256
                    ) -> TriangleGrid:
@@ -223,7 +194,7 @@ class FaceMesh:
         which = grid(q)
         ids = np.unique(which)
         a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
-        miss = np.flatnonzero(~_inside_of(q, a, b, c, which, ids))
+        miss = np.flatnonzero(~inside_of(q, a, b, c, which, ids))
         if len(miss):
             step = 1.0 / grid.per_px
             near = np.stack([grid(q[miss] + [dx * step, dy * step])
@@ -231,27 +202,27 @@ class FaceMesh:
             ids = np.unique(near)
             a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
             z = self.points[:, 2][self.triangles].mean(1) if self.points.shape[1] >= 3 else None
-            found = _pick(q[miss], a, b, c, np.searchsorted(ids, near), ids, z, strict=True)
+            found = pick(q[miss], a, b, c, np.searchsorted(ids, near), ids, z, strict=True)
             which[miss[found >= 0]] = found[found >= 0]
-        return _apply(self.to_canvas_affines, which, q)
+        return apply_affine(self.to_canvas_affines, which, q)
 
     def carry(self, canvas: np.ndarray, grid: TriangleGrid) -> np.ndarray:
         """(N, 2) canvas px -> (N, 2) photo px through the triangle ``grid`` (a table in
         canonical units, the same for every face: :attr:`Canonical.above_mouth_grid`) says
         each lies on (off its triangles, the nearest one's map, extrapolated)."""
         q = _points(canvas)
-        return _apply(self.to_photo_affines, grid(q / self.scale), q)
+        return apply_affine(self.to_photo_affines, grid(q / self.scale), q)
 
     def visible(self, canvas: np.ndarray, tol: float = 0.5) -> np.ndarray:
         """(N, 2) canvas px -> (N,) bool: the point shows in the photo: it lies on a front
         triangle and its photo point maps back to it (within ``tol`` canvas px), so no nearer
         triangle covers it."""
         q = _points(canvas)
-        which = _locate(q, self.canvas_points, self.triangles, canonical().flat, strict=True)
+        which = locate(q, self.canvas_points, self.triangles, canonical().flat, strict=True)
         out = which >= 0
         out[out] = self.front[which[out]]
         if out.any():
-            back = self.to_canvas(_apply(self.to_photo_affines, which[out], q[out]))
+            back = self.to_canvas(apply_affine(self.to_photo_affines, which[out], q[out]))
             out[np.flatnonzero(out)] = np.linalg.norm(back - q[out], axis=1) <= tol
         return out
 
@@ -268,15 +239,15 @@ class FaceMesh:
         x0, y0, x1, y1 = box
         if x1 <= x0 or y1 <= y0:
             raise ValueError(f"empty box {box}")
-        ids = _raster(self.xy, self.triangles, self.depth_order, box)
-        return _pixel_map(ids, self.to_canvas_affines, box)
+        ids = raster_ids(self.xy, self.triangles, self.depth_order, box)
+        return pixel_map(ids, self.to_canvas_affines, box)
 
     def canvas_map(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         """For the canvas ``box`` (x0, y0, x1, y1) canvas px: (map (h, w, 2) float32 photo px
         of each canvas pixel's centre, for ``cv2.remap`` of the photo; on (h, w) bool: inside
         the mesh, not in a hole). Whether it shows: :meth:`visible`."""
-        ids = _raster(self.canvas_points, self.triangles, np.flatnonzero(canonical().flat), box)
-        return _pixel_map(ids, self.to_photo_affines, box)
+        ids = raster_ids(self.canvas_points, self.triangles, np.flatnonzero(canonical().flat), box)
+        return pixel_map(ids, self.to_photo_affines, box)
 
     def to_photo_image(self, canvas_image: np.ndarray, box: tuple[int, int, int, int],
                        origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -303,12 +274,12 @@ class FaceMesh:
         if self.points.shape[1] >= 3:
             z = self.points[:, 2][tri[order]].mean(1)
             order = order[np.argsort(-z, kind="stable")]
-        ids = _raster(self.xy, tri, order, box)
-        return _pixel_map(ids, _affines(self.xy, other.xy, tri), box)
+        ids = raster_ids(self.xy, tri, order, box)
+        return pixel_map(ids, affines(self.xy, other.xy, tri), box)
 
     def silhouette(self, box: tuple[int, int, int, int]) -> np.ndarray:
         """(h, w) bool over the photo ``box``: pixels on the face (a front triangle)."""
-        return _raster(self.xy, self.triangles, self.depth_order, box) >= 0
+        return raster_ids(self.xy, self.triangles, self.depth_order, box) >= 0
 
 
 def _front(xy: np.ndarray, tri: np.ndarray, scale2: float) -> np.ndarray:
@@ -316,15 +287,15 @@ def _front(xy: np.ndarray, tri: np.ndarray, scale2: float) -> np.ndarray:
     whose area is ``scale2`` x the canonical face's: the triangle faces the camera (its winding
     is the surface's, and it is not squashed edge-on: 2% of its canonical area at the face's
     scale) and is on the canvas (:attr:`Canonical.flat`)."""
-    c = _signed_area(canonical().points, tri)
-    return (_signed_area(xy, tri) > 0.02 * scale2 * np.abs(c)) & (c > 0)
+    c = signed_area(canonical().points, tri)
+    return (signed_area(xy, tri) > 0.02 * scale2 * np.abs(c)) & (c > 0)
 
 
 def _scale2(xy: np.ndarray) -> float:
     """This face's area per canonical area: the whole mesh's, seen (a turned face's less)."""
     can = canonical()
-    a = float(_signed_area(xy, can.triangles).sum())
-    return abs(a) / max(float(np.abs(_signed_area(can.points, can.triangles)).sum()), 1e-12)
+    a = float(signed_area(xy, can.triangles).sum())
+    return abs(a) / max(float(np.abs(signed_area(can.points, can.triangles)).sum()), 1e-12)
 
 
 def _points(p: np.ndarray) -> np.ndarray:
@@ -332,148 +303,6 @@ def _points(p: np.ndarray) -> np.ndarray:
     if q.ndim != 2 or q.shape[1] != 2:
         raise ValueError(f"points must have shape (N, 2), got {q.shape}")
     return q
-
-
-def _box(p: np.ndarray, pad: int) -> tuple[int, int, int, int]:
-    lo = np.floor(p.min(0)).astype(int) - pad
-    hi = np.ceil(p.max(0)).astype(int) + pad + 1
-    return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
-
-
-def _pixel_map(ids: np.ndarray, aff: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
-    """(h, w) triangle ids over ``box`` and (T, 2, 3) affines -> ((h, w, 2) float32 map of
-    each pixel centre, -1e4 off the mesh; (h, w) bool on it)."""
-    x0, y0, x1, y1 = box
-    on = ids >= 0
-    # remap samples at integer pixel centres: centres in, centres out (the -0.5 folded in)
-    coef = aff.reshape(-1, 6).astype(np.float32)
-    coef[:, 2] += 0.5 * (coef[:, 0] + coef[:, 1]) - 0.5
-    coef[:, 5] += 0.5 * (coef[:, 3] + coef[:, 4]) - 0.5
-    safe = np.maximum(ids, 0)
-    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
-    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    out = np.empty(ids.shape + (2,), np.float32)
-    for k in range(2):
-        c = coef[:, 3 * k:3 * k + 3]
-        out[..., k] = c[:, 0][safe] * xs + c[:, 1][safe] * ys + c[:, 2][safe]
-    out[~on] = -1e4
-    return out, on
-
-
-def _locate(q: np.ndarray, corners: np.ndarray, tri: np.ndarray, usable: np.ndarray,
-            z: np.ndarray | None = None, strict: bool = False) -> np.ndarray:
-    """(N,) the triangle each of the (N, 2) points ``q`` lies in, among the ``usable`` (T,)
-    ones (the nearest by ``z`` (T,) where several hold it); outside all: the nearby one it
-    lies least outside of (-1 when ``strict``)."""
-    from scipy.spatial import cKDTree
-
-    ids = np.flatnonzero(usable)
-    out = np.full(len(q), -1, np.int64)
-    if not len(q) or not len(ids):
-        return out
-    a, b, c = (corners[tri[ids, k]] for k in range(3))
-    cen = (a + b + c) / 3
-    if z is not None and len(q) * len(ids) <= 4_000_000:  # depth decides among overlapping
-        # triangles, near or far: every triangle is a candidate
-        every = np.broadcast_to(np.arange(len(ids)), (len(q), len(ids)))
-        return _pick(q, a, b, c, every, ids, z, strict)
-    # candidates: the triangles whose centroids are nearest (mesh triangles are small) ...
-    k = min(12, len(ids))
-    _, cand = cKDTree(cen).query(q, k)
-    cand = cand.reshape(len(q), k)
-    out = _pick(q, a, b, c, cand, ids, z, strict)
-    miss = np.flatnonzero(out < 0) if strict else np.flatnonzero(~_inside_of(q, a, b, c, out, ids))
-    if len(miss) and len(miss) * len(ids) <= 4_000_000:  # ... else every one (thin triangles
-        # of a face turned far have far centroids)
-        every = np.broadcast_to(np.arange(len(ids)), (len(miss), len(ids)))
-        again = _pick(q[miss], a, b, c, every, ids, z, strict=True)
-        out[miss[again >= 0]] = again[again >= 0]
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class TriangleGrid:
-    """A lookup table of triangle ids over a box: (h, w) ``ids`` (every cell holds one: off the
-    triangles, the nearest drawn one's), cell (0, 0) at ``origin`` (x, y), ``per_px`` cells a
-    pixel. Called with (N, 2) points -> (N,) triangle ids."""
-
-    ids: np.ndarray
-    origin: np.ndarray
-    per_px: float
-
-    def __call__(self, q: np.ndarray) -> np.ndarray:
-        h, w = self.ids.shape
-        c = np.floor((np.asarray(q, np.float64) - self.origin) * self.per_px).astype(np.int64)
-        return self.ids[np.clip(c[:, 1], 0, h - 1), np.clip(c[:, 0], 0, w - 1)]
-
-
-def triangle_grid(corners: np.ndarray, tri: np.ndarray, order: np.ndarray,
-                  box: tuple[float, float, float, float], cells: int = 256) -> TriangleGrid:
-    """The triangles ``order`` of a mesh whose corners are ``corners`` (N, 2) rastered (drawn
-    in turn, later over earlier: far to near) over ``box`` (x0, y0, x1, y1) at most ``cells``
-    a side, each empty cell given its nearest drawn cell's triangle: for thousands of points
-    (hairs) where :func:`_locate` compares each with every triangle. A point near an edge may
-    get the neighbour, whose map agrees there (the maps are continuous); where they do not (a
-    fold, an edge-on triangle) :meth:`FaceMesh.lift` checks. A box that meets no triangle grows
-    to reach them."""
-    import cv2
-
-    order = np.asarray(order, np.int64)
-    if not len(order):
-        raise ValueError("no triangles to draw")
-    lo = np.asarray(box[:2], np.float64)
-    hi = np.asarray(box[2:], np.float64)
-    c = corners[tri[order]].reshape(-1, 2)
-    if (c.max(0) < lo).any() or (c.min(0) > hi).any():
-        lo, hi = np.minimum(lo, c.min(0)), np.maximum(hi, c.max(0))
-    f = cells / max(float((hi - lo).max()), 1e-6)
-    w, h = (np.ceil((hi - lo) * f).astype(int) + 1).tolist()
-    ids = _raster((corners - lo) * f, tri, order, (0, 0, w, h)).astype(np.int64)
-    if (ids < 0).all():  # slivers that cover no cell centre: one triangle's map everywhere
-        ids[:] = order[-1]
-    elif (ids < 0).any():
-        _, label = cv2.distanceTransformWithLabels((ids < 0).astype(np.uint8), cv2.DIST_L2, 5,
-                                                   labelType=cv2.DIST_LABEL_PIXEL)
-        drawn = ids[ids >= 0]  # in raster order, as the labels count them (from 1)
-        ids = drawn[label - 1]
-    return TriangleGrid(ids, lo, f)
-
-
-def _inside_of(q, a, b, c, which, ids) -> np.ndarray:
-    """(N,) whether each point lies in its triangle ``which`` (ids into the mesh)."""
-    pos = np.searchsorted(ids, which)
-    pa, pb, pc = a[pos], b[pos], c[pos]
-    e1, e2, d = pb - pa, pc - pa, q - pa
-    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
-    v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
-    return (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
-
-
-def _pick(q, a, b, c, cand, ids, z, strict) -> np.ndarray:
-    """(N,) the triangle (a mesh id) among each point's (N, k) candidates (indices into
-    ``ids``) that holds it (the nearest by ``z``); else the one it lies least outside of, or
-    -1 when ``strict``."""
-    out = np.full(len(q), -1, np.int64)
-    pa, pb, pc = a[cand], b[cand], c[cand]  # (N, k, 2)
-    e1, e2, d = pb - pa, pc - pa, q[:, None] - pa
-    det = e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    u = (d[..., 0] * e2[..., 1] - d[..., 1] * e2[..., 0]) / det
-    v = (e1[..., 0] * d[..., 1] - e1[..., 1] * d[..., 0]) / det
-    inside = (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
-    if z is not None:
-        score = np.where(inside, z[ids[cand]], np.inf)
-        pick = np.argmin(score, 1)
-    else:
-        pick = np.argmax(inside, 1)
-    hit = inside[np.arange(len(q)), pick]
-    out[hit] = ids[cand[hit, pick[hit]]]
-    if not strict:  # the candidate it lies least outside of (on an edge: its neighbour's)
-        least = np.argmax(np.minimum(np.minimum(u, v), 1 - u - v), 1)
-        out[~hit] = ids[cand[~hit, least[~hit]]]
-    return out
 
 
 @dataclass(frozen=True)

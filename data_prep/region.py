@@ -1,8 +1,11 @@
 """The mustache region: a polygon from landmarks, its soft mask, and the fixed window.
 
-The *window* is a fixed square of the aligned face (by default from just above the nose tip
-to below the chin, 128 px) on which the GAN works; windows of different photos line up
-because they are defined in aligned coordinates. The *region* is the part of the window a
+The *window* is a fixed square of the face (by default from just above the nose tip to below
+the chin, 128 px) on which the GAN works; windows of different photos line up because they
+are defined in the aligned crop's coordinates. With ``RegionConfig.canvas_window`` (prep's
+default) the window is cut from the canvas through the face's mesh (:func:`window_pixels`),
+so pose and expression are taken out, and the GAN's change goes back the same way
+(:func:`window_change`); older checkpoints cut it by the flat alignment. The *region* is the part of the window a
 mustache may cover: from under the nose (subnasale, alar bases) down over the upper lip, past
 the mouth corners and down beside them.
 

@@ -1,8 +1,9 @@
 """Put a generated mustache on every face of a photo, at full resolution.
 
-Per face: landmarks -> face alignment -> the mustache window (the checkpoint's own window
-geometry) -> the generator paints the region (label 1, noise from the seed) -> the change is
-warped back over the region's photo box only. From there :func:`mustache.paint.pipeline.run_faces`
+Per face: landmarks -> the mustache window (the checkpoint's own window geometry: cut through
+the face's mesh from the canvas, or by the flat alignment for checkpoints from before it) ->
+the generator paints the region (label 1, noise from the seed) -> the change goes back the
+same way over the region's photo box only. From there :func:`mustache.paint.pipeline.run_faces`
 (shared with donor transfer) skips faces that already have a mustache, draws single hairs at
 the photo's resolution guided by that change (:mod:`mustache.strands.hair`) and Poisson-blends the
 result. Nothing outside the region's mask changes.
