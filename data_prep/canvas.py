@@ -246,8 +246,8 @@ class FaceMesh:
         """For the canvas ``box`` (x0, y0, x1, y1) canvas px: (map (h, w, 2) float32 photo px
         of each canvas pixel's centre, for ``cv2.remap`` of the photo; on (h, w) bool: inside
         the mesh, not in a hole). Whether it shows: :meth:`visible`."""
-        ids = raster_ids(self.canvas_points, self.triangles, np.flatnonzero(canonical().flat), box)
-        return pixel_map(ids, self.to_photo_affines, box)
+        return pixel_map(_canvas_ids(float(self.scale), tuple(int(v) for v in box)),
+                         self.to_photo_affines, box)
 
     def to_photo_image(self, canvas_image: np.ndarray, box: tuple[int, int, int, int],
                        origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -280,6 +280,16 @@ class FaceMesh:
     def silhouette(self, box: tuple[int, int, int, int]) -> np.ndarray:
         """(h, w) bool over the photo ``box``: pixels on the face (a front triangle)."""
         return raster_ids(self.xy, self.triangles, self.depth_order, box) >= 0
+
+
+@functools.lru_cache(maxsize=8)
+def _canvas_ids(scale: float, box: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) the canonical triangle under each pixel of the canvas ``box`` at ``scale``: the
+    same for every face (a GAN window's is drawn once, not 850 triangles a face)."""
+    can = canonical()
+    ids = raster_ids(can.points * scale, can.triangles, np.flatnonzero(can.flat), box)
+    ids.setflags(write=False)
+    return ids
 
 
 def _front(xy: np.ndarray, tri: np.ndarray, scale2: float) -> np.ndarray:
