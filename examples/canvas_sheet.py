@@ -1,7 +1,8 @@
 """Two GAN checkpoints side by side at native pixels, on the faces the canvas is for: LFW faces
 turned 30-60 degrees and laughing with open mouths (the faces ``benchmarks/canvas.py`` picked:
 pass its ``--json``), each row before | model A | model B, at 3x nearest-neighbour (each photo
-pixel a 3x3 block: LFW faces are ~100 px wide), with the shipped classifier's score under each.
+pixel a 3x3 block: LFW faces are ~100 px wide), with the shipped classifier's score under each;
+faces it already scores as mustached (>= 0.5: LFW's predicted p_Mustache misses some) are passed over.
 
     python benchmarks/canvas.py --faces 12 --json out/canvas_faces.json
     python examples/canvas_sheet.py out/canvas_faces.json --a mustache/weights/default.pt \\
@@ -47,15 +48,26 @@ def main() -> None:
     from mustache.paint.gan import ApplyOptions, Mustacher, shipped_scorer
 
     picked = json.loads(args.faces.read_text())
-    todo = [("turned", r) for r in picked["turned"][:args.n]] + \
-        [("laughing", r) for r in picked["laughing"][:args.n]]
-    photos = [load_image(args.data / r["file"]) for _, r in todo]
     scorer = shipped_scorer()
-    outs, found = [], []
+    todo, photos, found = [], [], []
+    with Mustacher(args.a, device="cpu", check_existing=False) as m:
+        # clean-shaven faces only: LFW's predicted p_Mustache misses some real mustaches
+        for kind in ("turned", "laughing"):
+            kept = 0
+            for r in picked[kind]:
+                if kept == args.n:
+                    break
+                photo = load_image(args.data / r["file"])
+                f = m.detect(photo)[0]
+                if scorer is not None and scorer.score_faces(photo, [f])[0] >= 0.5:
+                    continue
+                todo.append((kind, r))
+                photos.append(photo)
+                found.append(f)
+                kept += 1
+    outs = []
     for path in (args.a, args.b):
         with Mustacher(path, device="cpu", check_existing=False) as m:
-            if not found:
-                found = [m.detect(p)[0] for p in photos]
             outs.append([m.apply(p, ApplyOptions(seed=args.seed), faces=[f])
                          for p, f in zip(photos, found, strict=True)])
     tiles = []
