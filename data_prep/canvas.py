@@ -40,9 +40,8 @@ from data_prep.triangles import (
     TriangleGrid,
     affines,
     apply_affine,
-    inside_of,
+    barycentric_maps,
     locate,
-    pick,
     pixel_map,
     raster_ids,
     signed_area,
@@ -192,19 +191,32 @@ class FaceMesh:
         nearest by depth)."""
         q = _points(photo)
         which = grid(q)
-        ids = np.unique(which)
-        a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
-        miss = np.flatnonzero(~inside_of(q, a, b, c, which, ids))
+        bary = self._barycentric
+        uv = apply_affine(bary, which, q)
+        miss = np.flatnonzero((uv.min(1) < -1e-9) | (uv.sum(1) > 1 + 1e-9))
         if len(miss):
             step = 1.0 / grid.per_px
-            near = np.stack([grid(q[miss] + [dx * step, dy * step])
-                             for dx in (-1, 0, 1) for dy in (-1, 0, 1)], 1)  # (M, 9)
-            ids = np.unique(near)
-            a, b, c = (self.xy[self.triangles[ids, k]] for k in range(3))
-            z = self.points[:, 2][self.triangles].mean(1) if self.points.shape[1] >= 3 else None
-            found = pick(q[miss], a, b, c, np.searchsorted(ids, near), ids, z, strict=True)
-            which[miss[found >= 0]] = found[found >= 0]
+            m = len(miss)
+            offsets = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]) * step
+            near = grid((q[miss][:, None] + offsets).reshape(-1, 2)).reshape(m, 9)
+            nuv = np.einsum("mkij,mj->mki", bary[near][:, :, :, :2], q[miss]) + \
+                bary[near][:, :, :, 2]
+            inside = (nuv.min(2) >= -1e-9) & (nuv.sum(2) <= 1 + 1e-9)
+            score = np.where(inside, self._depth[near] if self._depth is not None else 0.0,
+                             np.inf)
+            best = np.argmin(score, 1)
+            hit = inside[np.arange(m), best]
+            which[miss[hit]] = near[np.arange(m), best][hit]
         return apply_affine(self.to_canvas_affines, which, q)
+
+    @functools.cached_property
+    def _barycentric(self) -> np.ndarray:
+        return barycentric_maps(self.xy, self.triangles)
+
+    @functools.cached_property
+    def _depth(self) -> np.ndarray | None:
+        """(T,) each triangle's mean depth (smaller: nearer), None without depth."""
+        return self.points[:, 2][self.triangles].mean(1) if self.points.shape[1] >= 3 else None
 
     def carry(self, canvas: np.ndarray, grid: TriangleGrid) -> np.ndarray:
         """(N, 2) canvas px -> (N, 2) photo px through the triangle ``grid`` (a table in

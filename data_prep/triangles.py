@@ -24,6 +24,19 @@ def affines(src: np.ndarray, dst: np.ndarray, tri: np.ndarray) -> np.ndarray:
     return np.concatenate([lin, (da - np.einsum("tij,tj->ti", lin, a))[:, :, None]], 2)
 
 
+def barycentric_maps(corners: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """(T, 2, 3) per-triangle affine maps from the plane to each triangle's barycentric (u, v)
+    (its first corner (0, 0), second (1, 0), third (0, 1)): a point lies in triangle t when
+    u, v >= 0 and u + v <= 1."""
+    a, b, c = corners[tri[:, 0]], corners[tri[:, 1]], corners[tri[:, 2]]
+    m = np.stack([b - a, c - a], 2)  # (T, 2, 2): columns are the edges
+    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    inv = np.stack([np.stack([m[:, 1, 1], -m[:, 0, 1]], 1),
+                    np.stack([-m[:, 1, 0], m[:, 0, 0]], 1)], 1) / det[:, None, None]
+    return np.concatenate([inv, -np.einsum("tij,tj->ti", inv, a)[:, :, None]], 2)
+
+
 def apply_affine(aff: np.ndarray, which: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(N, 2) points each mapped by affine ``aff[which]`` -> (N, 2)."""
     m = aff[which]
