@@ -161,18 +161,27 @@ def warp(image: np.ndarray, alignment: Alignment, border: str = "reflect") -> np
     if x1 > x0 and y1 > y0:
         roi = image[y0:y1, x0:x1]
         m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)
-        k = alignment.scale
-        if k < 0.5:  # pre-shrink so bilinear sampling does not skip pixels
-            f = min(1.0, 2 * k)
-            nw, nh = max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))
-            fx, fy = roi.shape[1] / nw, roi.shape[0] / nh
-            roi = cv2.resize(roi, (nw, nh), interpolation=cv2.INTER_AREA)
-            m = m @ np.diag([fx, fy, 1.0])
+        roi, (sx, sy) = shrunk(roi, alignment.scale)
+        m = m @ np.diag([1 / sx, 1 / sy, 1.0])
     mode = {"reflect": cv2.BORDER_REFLECT101, "constant": cv2.BORDER_CONSTANT,
             "replicate": cv2.BORDER_REPLICATE}[border]
     s = alignment.size
     return cv2.warpAffine(np.ascontiguousarray(roi), m, (s, s), flags=cv2.INTER_LINEAR,
                           borderMode=mode)
+
+
+def shrunk(patch: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """A photo patch about to be sampled at ``scale`` crop px a photo px: area-shrunk first
+    when the scale is under 0.5, so bilinear sampling does not skip pixels. -> (the patch,
+    its new px per old px along x and y; (1, 1) when left as it is)."""
+    import cv2
+
+    if scale >= 0.5:
+        return patch, (1.0, 1.0)
+    f = min(1.0, 2 * scale)
+    nw, nh = max(1, round(patch.shape[1] * f)), max(1, round(patch.shape[0] * f))
+    out = cv2.resize(np.ascontiguousarray(patch), (nw, nh), interpolation=cv2.INTER_AREA)
+    return out, (nw / patch.shape[1], nh / patch.shape[0])
 
 
 def unwarp(crop: np.ndarray, alignment: Alignment, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -69,8 +69,13 @@ class Canonical:
     triangles: np.ndarray
 
     @functools.cached_property
+    def areas(self) -> np.ndarray:
+        """(T,) each triangle's signed area (positive: wound as the surface)."""
+        return signed_area(self.points, self.triangles)
+
+    @functools.cached_property
     def flat(self) -> np.ndarray:
-        return signed_area(self.points, self.triangles) > 0
+        return self.areas > 0
 
     @functools.cached_property
     def above_mouth(self) -> np.ndarray:
@@ -141,7 +146,7 @@ class FaceMesh:
     def front(self) -> np.ndarray:
         """(T,) bool: the triangle faces the camera (its winding is the surface's, and it is
         not squashed to a sliver edge-on) and is on the canvas (:attr:`Canonical.flat`)."""
-        return _front(self.xy, self.triangles, self.area_scale)
+        return _front(self.xy, np.arange(len(self.triangles)), self.area_scale)
 
     @functools.cached_property
     def area_scale(self) -> float:
@@ -153,10 +158,9 @@ class FaceMesh:
         """(T',) the front triangles' ids, far to near (by the landmarks' depth, else as
         listed)."""
         ids = np.flatnonzero(self.front)
-        if self.points.shape[1] < 3:
+        if self._depth is None:
             return ids
-        z = self.points[:, 2][self.triangles[ids]].mean(1)
-        return ids[np.argsort(-z, kind="stable")]
+        return ids[np.argsort(-self._depth[ids], kind="stable")]
 
     # ------------------------------------------------------------------ points
     def to_photo(self, canvas: np.ndarray, usable: np.ndarray | None = None) -> np.ndarray:
@@ -172,10 +176,7 @@ class FaceMesh:
         """(N, 2) photo px -> (N, 2) canvas px, through the visible triangle each lies in (the
         nearest when several overlap; outside: the nearest front triangle's map)."""
         q = _points(photo)
-        z = None
-        if self.points.shape[1] >= 3:
-            z = self.points[:, 2][self.triangles].mean(1)
-        which = locate(q, self.xy, self.triangles, self.front, z)
+        which = locate(q, self.xy, self.triangles, self.front, self._depth)
         return apply_affine(self.to_canvas_affines, which, q)
 
     def photo_grid(self, box: tuple[float, float, float, float], cells: int = 256
@@ -238,11 +239,6 @@ class FaceMesh:
             out[np.flatnonzero(out)] = np.linalg.norm(back - q[out], axis=1) <= tol
         return out
 
-    @functools.cached_property
-    def width(self) -> float:
-        """The face's width (px) as if it faced the camera (:func:`face_frame`)."""
-        return face_frame(self.points).width
-
     # ------------------------------------------------------------------ pixels
     def photo_map(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         """For the photo ``box`` (x0, y0, x1, y1): (map (h, w, 2) float32 canvas px of each
@@ -280,12 +276,12 @@ class FaceMesh:
         point through both meshes), for ``cv2.remap`` of ``other``'s image; and (h, w) bool:
         on a visible triangle here that faces the camera there too. ``only``: the triangle
         ids to draw (those of a small area: a video's mustache, every frame), else all."""
-        tri = self.triangles if only is None else self.triangles[np.asarray(only)]
-        front = _front(self.xy, tri, self.area_scale) & _front(other.xy, tri, other.area_scale)
+        ids = np.arange(len(self.triangles)) if only is None else np.asarray(only)
+        tri = self.triangles[ids]
+        front = _front(self.xy, ids, self.area_scale) & _front(other.xy, ids, other.area_scale)
         order = np.flatnonzero(front)
-        if self.points.shape[1] >= 3:
-            z = self.points[:, 2][tri[order]].mean(1)
-            order = order[np.argsort(-z, kind="stable")]
+        if self._depth is not None:
+            order = order[np.argsort(-self._depth[ids[order]], kind="stable")]
         ids = raster_ids(self.xy, tri, order, box)
         return pixel_map(ids, affines(self.xy, other.xy, tri), box)
 
@@ -304,20 +300,21 @@ def _canvas_ids(scale: float, box: tuple[int, int, int, int]) -> np.ndarray:
     return ids
 
 
-def _front(xy: np.ndarray, tri: np.ndarray, scale2: float) -> np.ndarray:
-    """(T,) bool for the (T, 3) triangles ``tri`` of a face whose landmarks are ``xy`` and
+def _front(xy: np.ndarray, ids: np.ndarray, scale2: float) -> np.ndarray:
+    """(M,) bool for the mesh's triangles ``ids`` (M,) on a face whose landmarks are ``xy`` and
     whose area is ``scale2`` x the canonical face's: the triangle faces the camera (its winding
     is the surface's, and it is not squashed edge-on: 2% of its canonical area at the face's
     scale) and is on the canvas (:attr:`Canonical.flat`)."""
-    c = signed_area(canonical().points, tri)
-    return (signed_area(xy, tri) > 0.02 * scale2 * np.abs(c)) & (c > 0)
+    can = canonical()
+    c = can.areas[ids]
+    return (signed_area(xy, can.triangles[ids]) > 0.02 * scale2 * np.abs(c)) & (c > 0)
 
 
 def _scale2(xy: np.ndarray) -> float:
     """This face's area per canonical area: the whole mesh's, seen (a turned face's less)."""
     can = canonical()
     a = float(signed_area(xy, can.triangles).sum())
-    return abs(a) / max(float(np.abs(signed_area(can.points, can.triangles)).sum()), 1e-12)
+    return abs(a) / max(float(np.abs(can.areas).sum()), 1e-12)
 
 
 def _points(p: np.ndarray) -> np.ndarray:

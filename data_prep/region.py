@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_prep import indices as ix
-from data_prep.align import AlignConfig, Alignment, estimate_alignment, sub_window, warp
+from data_prep.align import AlignConfig, Alignment, estimate_alignment, shrunk, sub_window, warp
 
 
 @dataclass(frozen=True)
@@ -199,21 +199,11 @@ def window_pixels(image: np.ndarray, region: MustacheRegion) -> np.ndarray:
     if not region.config.canvas_window:
         return warp(image, region.window)
     m = window_map(region)
-    h, w = image.shape[:2]
-    x0, y0 = np.maximum(np.floor(m.reshape(-1, 2).min(0)).astype(int) - 2, 0)
-    x1, y1 = np.ceil(m.reshape(-1, 2).max(0)).astype(int) + 3
-    x1, y1 = min(int(x1), w), min(int(y1), h)
+    x0, y0, x1, y1 = padded_box(m.reshape(-1, 2), 2, image.shape[:2], end=1)
     if x1 <= x0 or y1 <= y0:  # the window lies off the photo: its nearest pixels
-        x0, y0, x1, y1 = 0, 0, w, h
-    roi = np.ascontiguousarray(image[y0:y1, x0:x1])
-    m = m - np.array([x0, y0], np.float32)
-    k = region.window.scale
-    if k < 0.5:  # pre-shrink so bilinear sampling does not skip pixels
-        f = min(1.0, 2 * k)
-        nw, nh = max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))
-        fx, fy = nw / roi.shape[1], nh / roi.shape[0]
-        roi = cv2.resize(roi, (nw, nh), interpolation=cv2.INTER_AREA)
-        m = (m + 0.5) * np.array([fx, fy], np.float32) - 0.5
+        x0, y0, x1, y1 = 0, 0, image.shape[1], image.shape[0]
+    roi, (sx, sy) = shrunk(image[y0:y1, x0:x1], region.window.scale)
+    m = (m - np.array([x0, y0], np.float32) + 0.5) * np.array([sx, sy], np.float32) - 0.5
     return cv2.remap(roi, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT101)
 
@@ -233,12 +223,13 @@ def window_change(window: np.ndarray, region: MustacheRegion, box: tuple[int, in
     if not config.canvas_window:
         return (window_to_photo(window, region, box),
                 region_support(region.landmarks, box, config))
-    _, mask, origin = canvas_region(config)
-    m, _ = FaceMesh(region.landmarks).photo_map(box)  # canvas px at the region's scale
+    mesh = FaceMesh(region.landmarks)
+    _, mask, origin = canvas_region(config, mesh.scale)
+    m, _ = mesh.photo_map(box)  # canvas px at the region's scale
     support = cv2.remap(mask, *(m - np.asarray(origin, np.float32)).transpose(2, 0, 1),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     scale, (wx, wy, _, _) = canvas_window_box(config)
-    k = np.float32(scale / FaceMesh(region.landmarks).scale)
+    k = np.float32(scale / mesh.scale)
     mw = (m + 0.5) * k - 0.5 - np.array([wx, wy], np.float32)  # pixel centres, rescaled
     change = cv2.remap(np.ascontiguousarray(window, np.float32), mw[..., 0], mw[..., 1],
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -325,11 +316,7 @@ def region_box(landmarks: np.ndarray, shape: tuple[int, int],
                            for y in (cy, cy + h)]
                           + [np.stack([np.full(12, x), np.linspace(cy, cy + h, 12)], 1)
                              for x in (cx, cx + w)])
-    p = FaceMesh(landmarks).to_photo(edge)
-    x0, y0 = np.floor(p.min(0)).astype(int)
-    x1, y1 = np.ceil(p.max(0)).astype(int) + 1
-    x0, y0 = max(int(x0), 0), max(int(y0), 0)
-    x1, y1 = min(int(x1), shape[1]), min(int(y1), shape[0])
+    x0, y0, x1, y1 = padded_box(FaceMesh(landmarks).to_photo(edge), 0, shape, end=1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     return x0, y0, x1, y1

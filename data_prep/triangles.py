@@ -11,19 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def affines(src: np.ndarray, dst: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """(T, 2, 3) per-triangle affine maps taking ``src`` (N, 2) corners to ``dst`` (N, 2)."""
-    a, b, c = src[tri[:, 0]], src[tri[:, 1]], src[tri[:, 2]]
-    m = np.stack([b - a, c - a], 2)  # (T, 2, 2): columns are the edges
-    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    inv = np.stack([np.stack([m[:, 1, 1], -m[:, 0, 1]], 1),
-                    np.stack([-m[:, 1, 0], m[:, 0, 0]], 1)], 1) / det[:, None, None]
-    da, db, dc = dst[tri[:, 0]], dst[tri[:, 1]], dst[tri[:, 2]]
-    lin = np.stack([db - da, dc - da], 2) @ inv  # (T, 2, 2)
-    return np.concatenate([lin, (da - np.einsum("tij,tj->ti", lin, a))[:, :, None]], 2)
-
-
 def barycentric_maps(corners: np.ndarray, tri: np.ndarray) -> np.ndarray:
     """(T, 2, 3) per-triangle affine maps from the plane to each triangle's barycentric (u, v)
     (its first corner (0, 0), second (1, 0), third (0, 1)): a point lies in triangle t when
@@ -35,6 +22,17 @@ def barycentric_maps(corners: np.ndarray, tri: np.ndarray) -> np.ndarray:
     inv = np.stack([np.stack([m[:, 1, 1], -m[:, 0, 1]], 1),
                     np.stack([-m[:, 1, 0], m[:, 0, 0]], 1)], 1) / det[:, None, None]
     return np.concatenate([inv, -np.einsum("tij,tj->ti", inv, a)[:, :, None]], 2)
+
+
+def affines(src: np.ndarray, dst: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """(T, 2, 3) per-triangle affine maps taking ``src`` (N, 2) corners to ``dst`` (N, 2):
+    each triangle's barycentric map (:func:`barycentric_maps`) followed by its ``dst`` edges."""
+    bary = barycentric_maps(src, tri)
+    da, db, dc = dst[tri[:, 0]], dst[tri[:, 1]], dst[tri[:, 2]]
+    edges = np.stack([db - da, dc - da], 2)  # (T, 2, 2): columns are the edges
+    lin = edges @ bary[:, :, :2]
+    return np.concatenate([lin, (da + np.einsum("tij,tj->ti", edges, bary[:, :, 2]))[:, :, None]],
+                          2)
 
 
 def apply_affine(aff: np.ndarray, which: np.ndarray, points: np.ndarray) -> np.ndarray:

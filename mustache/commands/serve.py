@@ -16,7 +16,7 @@ def serve(
     max_mb: Annotated[float, typer.Option(help="Largest upload, MB.")] = 40.0,
     max_mp: Annotated[float, typer.Option(help="Largest photo, megapixels (checked in its header, before decoding).")] = 50.0,
     face_share: Annotated[float, typer.Option(help="Search for faces down to about this share of the photo's long side (40 px doubled while within it); smaller is slower on large photos.")] = 0.05,
-    keep_exif: Annotated[bool, typer.Option("--keep-exif", help="Downloads keep the photo's EXIF whole, GPS location included (by default the location is removed).")] = False,
+    keep_exif: Annotated[bool, typer.Option("--keep-exif", help="The page's 'keep all EXIF' box starts ticked: downloads then keep the photo's EXIF whole, GPS location included (by default the location is removed; the page decides per photo).")] = False,
     upload_timeout: Annotated[float, typer.Option(help="An upload that sends nothing for this many seconds is refused (408).")] = 30.0,
     queue: Annotated[int, typer.Option(help="Photos that may wait their turn; more at once are answered 'busy, try again' (503).")] = 8,
 ) -> None:
@@ -27,6 +27,8 @@ def serve(
     from mustache.errors import BadInput
 
     try:
+        import uvicorn  # noqa: F401 (checked here: web.server imports it after the model loads)
+
         from mustache.web.app import LOOPBACK, ServeConfig, create_app
     except ImportError as e:
         raise BadInput(f"the web page needs its extra: pip install 'mustache[serve]' ({e.name} is missing)") from None

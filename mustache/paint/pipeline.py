@@ -123,8 +123,10 @@ def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options:
         hair = replace(hair, floor=0.0)
     if options.hair and options.label == 1:
         colour = hair_colour(image, points, painted, options, segmenter)
-        r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],
-                   colour, seed=(options.seed, index), config=hair, flow=flow)
+        local = np.asarray(points, np.float64).copy()  # box px, the depth kept: the hairs'
+        local[:, :2] -= [x0, y0]  # mesh hides what a nearer triangle covers
+        r = render(here, painted.change, painted.support, local, colour,
+                   seed=(options.seed, index), config=hair, flow=flow)
         new, strands, source = r.patch, r.strands, colour.source
     else:
         new, strands, source = here.astype(np.float32) + painted.change, 0, None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from mustache.paint.options import PASSING, ApplyOptions, ApplyResult, Skip, Skipped
-from mustache.video.track import TrackConfig, carry
+from mustache.video.track import TrackConfig, affine, carry
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector
@@ -88,13 +88,6 @@ class FaceLog:
 def track_seed(seed: int, track: int) -> int:
     """A face's own seed: the same run seed and track give the same mustache."""
     return int(np.random.SeedSequence([seed, track]).generate_state(1)[0] >> 1)
-
-
-def affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares affine (2, 3) float64 taking (N, 2) ``src`` to ``dst``."""
-    a = np.hstack([src, np.ones((len(src), 1))])
-    m, *_ = np.linalg.lstsq(a, dst, rcond=None)
-    return m.T
 
 
 def paste(frame: np.ndarray, layer: Layer, m: np.ndarray) -> np.ndarray:

@@ -131,6 +131,13 @@ class Track:
         return (*map(float, p.min(0)), *map(float, p.max(0)))
 
 
+def affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine (2, 3) float64 taking (N, 2) ``src`` to ``dst``."""
+    a = np.hstack([src, np.ones((len(src), 1))])
+    m, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    return m.T
+
+
 def carry(points: np.ndarray, ref: np.ndarray, anchors: np.ndarray,
           reach: float = 0.06) -> np.ndarray:
     """The mesh ``points`` (478, 2+) of a frame whose anchors were ``ref`` (K, 2), carried to a
@@ -149,8 +156,7 @@ def carry(points: np.ndarray, ref: np.ndarray, anchors: np.ndarray,
                          f"{anchors.shape}")
     if np.array_equal(ref, anchors):
         return p.copy()
-    a = np.hstack([ref, np.ones((len(ref), 1))])
-    m = np.linalg.lstsq(a, anchors, rcond=None)[0].T  # (2, 3)
+    m = affine(ref, anchors)
     out = p.copy()
     out[:, :2] = p[:, :2] @ m[:, :2].T + m[:, 2]
     if p.shape[1] > 2:

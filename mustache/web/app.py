@@ -39,7 +39,7 @@ TOKEN_META = '<meta name="mustache-token" content="">'
 THREADS = 4  # anyio's threads (static files, downloads): few, each a glibc arena
 # a refusal's status by its type (the first that matches); BadInput else 400
 STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (TooLarge, 413), (Stalled, 408), (BadSetting, 422), (SessionGone, 403), (NoFace, 422))
+    (TooLarge, 413), (Stalled, 408), (BadSetting, 422), (SessionGone, 403))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -54,10 +55,6 @@ class Jobs:
         self._pool = ThreadPoolExecutor(config.threads, thread_name_prefix="mustache-job")
         self._taken = 0
 
-    @property
-    def taken(self) -> int:
-        return self._taken
-
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:
         """A place for one request's body and work; Busy when none is free."""
@@ -77,6 +74,7 @@ class Jobs:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+@functools.cache  # find_library runs `ldconfig -p` (a fork) each call
 def _libc():
     name = ctypes.util.find_library("c")
     try:

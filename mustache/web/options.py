@@ -22,7 +22,7 @@ SEED_MAX = 2**31 - 1  # seeds a JavaScript number and every numpy generator take
 MAX_VARIATIONS = 6
 MAX_FACES = 64  # face indices one request may name
 NAME_MAX = 255  # a file name's length on every common file system
-TOKEN = re.compile(r"[\w-]{1,64}")  # what new_token() makes: url-safe base64
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what new_token() makes: url-safe base64, ASCII
 KNOWN = ("seed", "strength", "style", "color", "length", "thickness", "curl", "faces", "force",
          "donor", "name", "count", "keep_exif")
 

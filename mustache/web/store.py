@@ -96,7 +96,7 @@ class Store:
                  temp: Path | None = None):
         self.config = config
         temp = Path(temp or tempfile.gettempdir())
-        self.removed_stale = remove_stale(temp)
+        remove_stale(temp)
         self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=temp))
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
@@ -237,7 +237,8 @@ class Store:
     def donor(self, session: str, token: str) -> Closable | None:
         with self._lock:
             s = self._sessions.get(session)
-            if s is None or s.donor is None or not secrets.compare_digest(s.donor[0], token):
+            if s is None or s.donor is None or not secrets.compare_digest(
+                    s.donor[0].encode(), token.encode()):
                 return None
             return s.donor[1]
 

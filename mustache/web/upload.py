@@ -46,11 +46,10 @@ async def read_body(request: Request, max_bytes: int, timeouts: Timeouts = Timeo
         try:
             if wait <= 0:
                 raise TimeoutError
-            async with asyncio.timeout(wait):
-                chunk = await anext(chunks)
+            chunk = await asyncio.wait_for(anext(chunks), wait)  # (asyncio.timeout: 3.11+)
         except StopAsyncIteration:
             return bytes(body)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # one class from 3.11, two on 3.10
             why = (f"took more than {timeouts.total_s:g} s" if loop.time() >= deadline
                    else f"stalled (nothing for {timeouts.stall_s:g} s)")
             raise Stalled(f"the upload {why}; try again") from None

@@ -12,8 +12,8 @@ import pytest
 from clips import frames_of, matrix, portrait, read_clip, write_clip
 from typer.testing import CliRunner
 
+from mustache.batch.files import paint_video as apply_video
 from mustache.cli import EXIT_NO_FACE, EXIT_USAGE, app
-from mustache.commands.video import apply_video
 from mustache.paint.gan import ApplyOptions, Mustacher
 
 SIZE = (640, 480)
