@@ -132,10 +132,9 @@ class DonorTransfer:
         from mustache.strands.hair import HairConfig
 
         self.config = config
-        # no least darkening inside a style's outline: the donor's own mustache is the whole
-        # shape (a clean donor gives next to nothing, as it should); the nose-to-lip floor is
-        # off through its Painted(floor=False)
-        self.hair = hair or HairConfig(prior=0.0)
+        # the donor's own mustache is the whole shape (a clean donor gives next to nothing, as
+        # it should): the nose-to-lip floor is off through its Painted(floor=False)
+        self.hair = hair or HairConfig()
         self.scorer = None
         self._own = detector is None
         self.detector = (MediaPipeDetector(DetectorConfig(min_face=min_face)) if detector is None

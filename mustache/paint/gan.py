@@ -52,8 +52,8 @@ def as_rgb(image_or_path) -> np.ndarray:
 
 
 def prep_config_of(ckpt: dict):
-    """The checkpoint's window geometry as a :class:`data_prep.build.PrepConfig` (defaults when
-    the checkpoint has none)."""
+    """The checkpoint's (or an ONNX export's metadata's) window geometry as a
+    :class:`data_prep.build.PrepConfig` (defaults when it has none)."""
     from data_prep.build import PrepConfig
     from data_prep.config import from_dict
 
@@ -112,13 +112,11 @@ class Mustacher:
         # 3 s run); torch for any other checkpoint, run folder or device
         exported = onnx_beside(path) if device in ("auto", "cpu") else None
         if exported is not None:
-            from data_prep.build import PrepConfig
-            from data_prep.config import from_dict
             from mustache.learn.runtime import OnnxGenerator
 
             self.device = "cpu"
             self.generator = OnnxGenerator(exported)
-            self.prep = from_dict(PrepConfig, exported.meta.get("prep_config") or {})
+            self.prep = prep_config_of(exported.meta)
         else:
             from mustache.device import resolve_device
             from mustache.learn.checkpoint import load_generator

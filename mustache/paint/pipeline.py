@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from mustache.paint.options import ApplyOptions, ApplyResult, FaceResult, Skip, Skipped, skip_reason
+from mustache.strands.existing_hair import FaceScorer
 from mustache.strands.hair import Flow, HairConfig
 from mustache.strands.haircolor import HairColour
 
@@ -46,12 +47,6 @@ class Painter(Protocol):
 
     def paint(self, image: np.ndarray, faces: Sequence, options: ApplyOptions
               ) -> list[Painted | Skipped | str]: ...
-
-
-class FaceScorer(Protocol):
-    """The mustache classifier as used here (:class:`mustache.learn.classify.Scorer`)."""
-
-    def score_faces(self, image: np.ndarray, faces: Sequence) -> np.ndarray: ...
 
 
 def hair_colour(image: np.ndarray, landmarks: np.ndarray, painted: Painted,
@@ -95,7 +90,7 @@ def styled(shape: tuple[int, int], points: np.ndarray, painted: Painted, options
             painted.change[iy0 - py0:iy1 - py0, ix0 - px0:ix1 - px0]
     local = np.asarray(points, np.float64).copy()  # box px, the depth kept (hidden triangles)
     local[:, :2] -= [x0, y0]
-    fit = fit_style(style, local, (y1 - y0, x1 - x0), mm)
+    fit = fit_style(style, local, (y1 - y0, x1 - x0))
     # Nothing outside the outline changes, with or without the hair stage: this mask is the
     # one the no-hair path (paint_face) relies on; render masks again by the support because
     # it is also called on its own (benchmarks, sheets) with an unmasked change. The box
@@ -123,10 +118,11 @@ def paint_face(image: np.ndarray, points: np.ndarray, painted: Painted, options:
         hair = replace(hair, floor=0.0)
     if options.hair and options.label == 1:
         colour = hair_colour(image, points, painted, options, segmenter)
-        local = np.asarray(points, np.float64).copy()  # box px, the depth kept: the hairs'
-        local[:, :2] -= [x0, y0]  # mesh hides what a nearer triangle covers
-        r = render(here, painted.change, painted.support, local, colour,
-                   seed=(options.seed, index), config=hair, flow=flow)
+        # box px, without the depth: with it, roots under the nose's overhang lift onto the
+        # nose and grow past the region (tests/paint/test_donor.py); the support already
+        # follows the depth
+        r = render(here, painted.change, painted.support, np.asarray(points)[:, :2] - [x0, y0],
+                   colour, seed=(options.seed, index), config=hair, flow=flow)
         new, strands, source = r.patch, r.strands, colour.source
     else:
         new, strands, source = here.astype(np.float32) + painted.change, 0, None

@@ -330,7 +330,6 @@ class StyleFit:
 
     mask: np.ndarray  # (h, w) float32 in [0, 1]: the feathered outline (where roots are)
     support: np.ndarray  # (h, w) float32 in [0, 1]: what may change (the outline, grown)
-    polygon: np.ndarray  # (K, 2) the outline, box px
     spine: np.ndarray  # (M, 2) both spines' points, box px
     tangent: np.ndarray  # (M, 2) unit: the flow there (outward along the spine)
     along: float  # 0: hairs grow the natural way, 1: along the spine
@@ -403,11 +402,13 @@ def _on_canvas(poly: np.ndarray, feather: float, grow: float, mm: float
     return mask, np.maximum(_feather(grown, mm), mask), (x0, y0)
 
 
-def fit_style(style: Style, landmarks: np.ndarray, shape: tuple[int, int],
-              px_per_mm: float) -> StyleFit:
+def fit_style(style: Style, landmarks: np.ndarray, shape: tuple[int, int]) -> StyleFit:
     """``style`` on one face: (478, 2+) landmarks in a box's pixels (with depth: hidden
-    triangles follow it), the box's (h, w) and the face's scale -> its feathered mask and hair
-    flow there. The outline is drawn on the canvas and mapped through the face's mesh."""
+    triangles follow it) and the box's (h, w) -> its feathered mask and hair flow there. The
+    outline is drawn on the canvas (in the canvas's own millimetres) and mapped through the
+    face's mesh."""
+    import cv2
+
     from data_prep.canvas import FaceMesh, canonical
     from data_prep.canvas import face_frame as frame_of
 
@@ -418,17 +419,21 @@ def fit_style(style: Style, landmarks: np.ndarray, shape: tuple[int, int],
     poly = coords.to_px(outline_uv(style))
     mask, support, origin = _on_canvas(poly, style.feather_mm * mm, style.margin_mm * mm, mm)
     h, w = shape
-    box = (0, 0, w, h)
-    mask = np.clip(mesh.to_photo_image(mask, box, origin), 0, 1)
-    support = np.maximum(np.clip(mesh.to_photo_image(support, box, origin), 0, 1), mask)
+    m, _ = mesh.photo_map((0, 0, w, h))  # one map for the mask and the support
+    m -= np.asarray(origin, np.float32)
+    both = cv2.remap(np.ascontiguousarray(np.stack([mask, support], -1), np.float32),
+                     m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                     borderValue=0)
+    mask = np.clip(both[..., 0], 0, 1)
+    support = np.maximum(np.clip(both[..., 1], 0, 1), mask)
     spines, tangents = [], []
     for s in spine_uv(style):
         p = mesh.to_photo(coords.to_px(s))
         t = np.gradient(p, axis=0)
         spines.append(p)
         tangents.append(t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9))
-    return StyleFit(mask, support, mesh.to_photo(poly), np.concatenate(spines),
-                    np.concatenate(tangents), style.along)
+    return StyleFit(mask, support, np.concatenate(spines), np.concatenate(tangents),
+                    style.along)
 
 
 def _feather(hard: np.ndarray, px_per_mm: float) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Growing hairs: the upper lip's masks, roots grown into strands down and out from the
-philtrum (:func:`grow_strands`), locks, the palette, the splat of every hair onto a fine grid
-(:func:`splat`), and the photo's own focus and grain the hair layer is given. The pieces that
-:func:`mustache.strands.hair.render` puts together."""
+philtrum (:func:`grow_strands`), on the canvas and carried back through the face's mesh
+(:func:`grow_on_canvas`, the default) or in the flat face frame (a style's flow), locks, the
+palette, the splat of every hair onto a fine grid (:func:`splat`), and the photo's own focus
+and grain the hair layer is given. The pieces that :func:`mustache.strands.hair.render` puts
+together."""
 
 from __future__ import annotations
 
@@ -149,7 +151,8 @@ def grow_strands(roots: np.ndarray, xy: np.ndarray, frame: FaceFrame, groups: in
     # reads as a uniform mass
     width = rng.uniform(w0, w1, n) * rng.lognormal(0, 0.4, n) * mm * (0.7 if layer == "under" else 1.0)
     # no thinner than min_width_px: sub-pixel hairs all fade to the same faint tone; fewer,
-    # thicker ones (see thin_factor) keep the same darkness and stay legible
+    # thicker ones keep the same darkness and stay legible (on the canvas its px are the
+    # drawing's for a frontal face)
     width = np.maximum(width, config.min_width_px)
     return Strands(roots, mid, tip, width.astype(np.float32), group)
 
@@ -223,11 +226,11 @@ def palette(colours: np.ndarray, groups: int = 4) -> np.ndarray:
     return colours[order[q.astype(int)]] if len(colours) > 1 else colours
 
 
-def splat(strands: Strands, group: np.ndarray, groups: int, shape: tuple[int, int],
+def splat(strands: Strands, groups: int, shape: tuple[int, int],
           step: float = 1.0) -> np.ndarray:
     """Draw hairs as coverage: each hair is sampled every ``step`` px along its curve, and
     each sample adds its covered area (width x step, tapering to the tip) bilinearly to the
-    coverage map of its colour ``group`` (N,) int. Sub-pixel hairs so become partial alpha.
+    coverage map of its colour (``strands.group``). Sub-pixel hairs so become partial alpha.
     Returns (groups, h, w) float32; one bincount for everything (a loop over hairs in Python
     cost 50-140 ms a face)."""
     h, w = shape

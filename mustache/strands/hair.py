@@ -8,7 +8,10 @@ pixels (pasted as it is it reads as marker pen). Here hairs are drawn instead:
   lip); as many hairs as reach the mustache's optical depth (``depth``): its core is dense,
   the skin barely showing through, and its edges thin out and fray;
 - each hair grows down and outward from the philtrum, long enough to reach the lip from its
-  root (a limit on how far it overhangs), curves (a quadratic Bezier) and tapers; a short,
+  root (a limit on how far it overhangs), curves (a quadratic Bezier) and tapers; it is grown
+  on the canvas, the canonical frontal face, and carried back through the face's mesh
+  (:func:`mustache.strands.grow.grow_on_canvas`: a turned face's far side foreshortened, no
+  tip across an open mouth; a style's hairs follow its flow in the box instead); a short,
   darker under-layer lies in the shade of longer, crossing top strands; a smooth random field
   of a few mm gives neighbouring hairs one tone (locks), so the mustache is textured, not flat;
 - hairs are 0.1-0.2 mm thick (a face is about 14 cm wide). They are drawn where they are
@@ -105,9 +108,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
         area = np.concatenate([xy[list(ix.UNDER_NOSE)], xy[list(ix.UPPER_LIP_OUTER)][::-1]])
         floor = _smooth(polygon_mask(area, (h, w)), 0.015 * frame.width)
         # relative to this guide's own strongest darkening: a share of full density
-        strongest = max(float(np.percentile(drop[support > 0.5], 90))
-                        if (support > 0.5).any() else 0.0, config.drop_ref)
-        drop = np.maximum(drop, config.floor * strongest * floor * support)
+        drop = np.maximum(drop, config.floor * _strongest(drop, support, config) * floor * support)
     # the photo's focus and grain, measured on the skin around the mustache
     fmask = (support > 0.3) & (lips < 0.5)
     grey = luminance(base)
@@ -127,8 +128,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     # roots where the guide darkens (relative to this mustache's own core, but not below
     # drop_ref, so a faint guide stays sparse), fewer down the philtrum, none on the lips: a
     # dense core whose edges thin out and fray as real ones do
-    ref = max(float(np.percentile(drop[support > 0.5], 90)) if (support > 0.5).any() else 0.0,
-              config.drop_ref)
+    ref = _strongest(drop, support, config)
     # a ragged outline: where the mustache starts wanders by a few mm (hair by hair,
     # lock by lock), rather than following the guide's smooth contour; never where it is bare
     fray = config.fray * (_lock_field((h, w), 1.5 * frame.px_per_mm, rng) - 0.5)
@@ -150,7 +150,8 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     xs = xy * s
     fs = face_frame(xs, config.face_cm)
     g = len(pal) // 2
-    # the landmarks with their depth (which triangles show), in the drawing's px
+    # the landmarks in the drawing's px (their depth, when given, decides which of two
+    # overlapping triangles a root lies on; the pipeline gives none, see paint_face)
     surface = surface_of(np.asarray(landmarks, np.float64) * s, fs, (h * s, w * s), config) \
         if flow is None and config.on_canvas else None
 
@@ -183,7 +184,7 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
     both = Strands(np.concatenate([under.p0, top.p0]), np.concatenate([under.p1, top.p1]),
                    np.concatenate([under.p2, top.p2]), np.concatenate([under.width, top.width]),
                    np.concatenate([under.group, top.group + g]))
-    cov = splat(both, both.group, 2 * g, (h * s, w * s))  # (2G, hs, ws)
+    cov = splat(both, 2 * g, (h * s, w * s))  # (2G, hs, ws)
     # each layer saturates where its hairs overlap, in the drawing's own pixels; its weights per
     # palette colour (summing to its alpha) are linear in the colours, so they are what is
     # area-averaged down and blurred to the photo's focus
@@ -213,6 +214,13 @@ def render(photo: np.ndarray, change: np.ndarray, support: np.ndarray, landmarks
                     config, faint_ok=colour.chosen)
     out = np.moveaxis(_composite(planes, wts, shade, noise, hair, pal), 0, -1)
     return HairResult(out, alpha_all.astype(np.float32), len(both), s)
+
+
+def _strongest(drop: np.ndarray, support: np.ndarray, config: HairConfig) -> float:
+    """The guide's strongest darkening (its 90th percentile in the region's core), never under
+    ``drop_ref``: what "full density" means for this mustache."""
+    core = drop[support > 0.5]
+    return max(float(np.percentile(core, 90)) if core.size else 0.0, config.drop_ref)
 
 
 def _lock_field(shape: tuple[int, int], cell: float, rng: np.random.Generator,

@@ -179,7 +179,7 @@ def test_splat_keeps_the_covered_area():
     """A hair's coverage sums to its area (width x length, tapered), wherever it lies."""
     s = H.Strands(np.array([[10.3, 10.7]]), np.array([[20.0, 25.0]]), np.array([[30.2, 40.6]]),
                   np.array([0.5], np.float32), np.array([1]))
-    cov = H.splat(s, s.group, 2, (60, 60))
+    cov = H.splat(s, 2, (60, 60))
     assert cov.shape == (2, 60, 60) and cov[0].sum() == 0
     length = np.linalg.norm([9.7, 14.3]) + np.linalg.norm([10.2, 15.6])
     assert 0.5 * 0.5 * length < cov[1].sum() < 0.5 * length
