@@ -45,7 +45,7 @@ dataset: $(DATA)/.complete
 
 # The guide: a second mustache classifier (another seed, the mask as a 4th channel) whose
 # verdict joins the generator's loss; `mustache eval` judges with the shipped one instead.
-# About 3 minutes on 2 cores.
+# 3-9 minutes on 2 cores (9 with other work beside it).
 GUIDE ?= out/guide.pt
 $(GUIDE): $(DATA)/.complete
 	$(VENV)/bin/mustache train-classifier $(DATA) --out $(GUIDE) \
@@ -66,6 +66,9 @@ default-model: $(DATA)/.complete $(GUIDE)
 
 # The shipped mustache-ness classifier: trained on the prepped CelebA + LFW dataset (DATA), also
 # evaluated on held-out LFW clean-shaven men vs mustached men (labels from LFW's predictions).
+# The shipped file was trained on flat windows (a dataset prepped before the canvas window:
+# its prep config has no canvas_window); DATA is now cut through the canvas, so this target
+# makes a canvas-window classifier (it cuts its own windows the same way wherever it is used).
 default-classifier: $(DATA)/.complete
 	mkdir -p out
 	awk -F, 'NR == 1 {print "file,label"} NR > 1 && $$3 > 0.5 && $$4 > 0.5 {print $$1 ",mustache"} \

@@ -4,10 +4,12 @@ hair stage, and blend.
 
 Photos are the astronaut (one face) at 512, 1024 and 4000 px (upscaled; and a 4000 px canvas
 with the 2048 px astronaut padded in), and a tiled photo with several faces. Model load and
-the first (warm-up) call are excluded. Uses mustache/weights/default.pt when it exists, else
-an untrained generator of the "default" preset's size (same cost).
+the first (warm-up) call are excluded. Uses mustache/weights/default.pt when it exists (run by
+its ONNX export on OpenCV, as `apply` runs it), else an untrained generator of the "default"
+preset's size (same cost, on torch); ``--model`` another checkpoint. ``--threads`` and
+``--unfolded`` are torch's: with either, the generator runs on torch.
 
-    .venv/bin/python benchmarks/apply.py [--repeats 5] [--threads N] [--unfolded]
+    .venv/bin/python benchmarks/apply.py [--repeats 5] [--model CKPT] [--threads N] [--unfolded]
 """
 
 from __future__ import annotations
@@ -135,16 +137,22 @@ def main() -> None:
                     help="a GAN checkpoint (default: the shipped one); a canvas window's cut "
                          "and warp back through the mesh show in the window and warp columns")
     args = ap.parse_args()
-    import torch
-
     from mustache.paint.gan import ApplyOptions, Mustacher
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-          f"({cpu_name()}), torch {torch.__version__} with {torch.get_num_threads()} threads")
+          f"({cpu_name()})")
     with tempfile.TemporaryDirectory() as tmp:
         path, what = (args.model, str(args.model)) if args.model else _model(Path(tmp))
+        if args.threads or args.unfolded:  # torch's knobs: a copy without its ONNX export
+            import shutil
+
+            import torch
+
+            if args.threads:
+                torch.set_num_threads(args.threads)
+            path = Path(shutil.copy(path, Path(tmp) / "torch.pt")) if Path(path).is_file() \
+                else path
+            what += f" (torch {torch.__version__}, {torch.get_num_threads()} threads)"
         print(f"model: {what}")
         from data_prep.landmarks import DetectorConfig, MediaPipeDetector
 
@@ -154,6 +162,7 @@ def main() -> None:
         with Mustacher(path, "cpu") as m, MediaPipeDetector(DetectorConfig(min_face=160)) as quick, \
                 MediaPipeDetector(DetectorConfig(search="cascade")) as old:
             opts = ApplyOptions(seed=0)
+            print(f"generator: {type(m.generator).__name__}")
             print(f"{'photo':30s} {'faces':>5s} {'landmarks':>9s} {'check':>6s} {'generator':>9s} "
                   f"{'warp':>6s} {'colour':>6s} {'hair':>6s} {'blend':>6s} {'total':>7s}  ms (median of "
                   f"{args.repeats})")

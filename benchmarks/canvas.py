@@ -5,8 +5,8 @@ and LFW laughing faces with open mouths (p_Smiling > 0.9, the lips apart by 4% o
 width or more: the share of the upper vermilion changed, and of the lower lip and of the mouth
 opening). A pixel counts as changed when it moved 8 grey levels or more.
 
-The silhouette is the union of the mesh's triangles that face the camera; the lips and the
-mouth opening are the landmarks' polygons.
+The silhouette is the union of all the mesh's triangles (the face's outline as seen); the lips
+and the mouth opening are the landmarks' polygons.
 
     .venv/bin/python benchmarks/canvas.py [--faces 40] [--json out.json] [--model CKPT]
         [--flat-hair]
@@ -30,8 +30,9 @@ DATA = ROOT.parent / "shared" / "data" / "lfw"
 
 
 def silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(H, W) bool: the union of the mesh's triangles that face the camera (by winding alone,
-    so it needs nothing of the canvas module: the same measure on any revision)."""
+    """(H, W) bool: the union of all the mesh's triangles, the face's outline as seen (from
+    MediaPipe's edges alone, so it needs nothing of the canvas module: the same measure on any
+    revision)."""
     import cv2
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
 

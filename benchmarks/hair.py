@@ -1,6 +1,8 @@
 """Time the hair stage alone (``mustache.strands.hair.render``), this tree's beside a git revision's,
 on the same faces in one run: the astronaut at 1024 and 4000 px (upscaled) and smaller faces,
 the GAN-like guide of ``tests/strands/test_hair.py``. Prints ms (median) and the ratio.
+Only ``hair.py`` is taken from the revision; the modules it imports are this tree's (a
+revision from before the canvas growth therefore times the flat growth of this tree).
 
     .venv/bin/python benchmarks/hair.py [--against 21401da] [--repeats 7]
 """

@@ -1,7 +1,7 @@
 """Time `mustache apply` on videos: frames a second by resolution and number of faces, decoding
 and encoding included (the same `transcode` the command runs).
 
-Clips are the astronaut (tests/clips.py: upscaled, moving, turning and zooming) at 480p, 720p
+Clips are the astronaut (tests/video/clips.py: upscaled, moving, turning and zooming) at 480p, 720p
 and 1080p, one face or two side by side, 96 frames at 24 fps. Each face is painted once, when
 its track begins (0.3-1 s): the table gives the steady rate (the painting left out) and the
 whole run's. Model load is excluded.

@@ -50,10 +50,14 @@ class PersonSegmenter:
             crop, (max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k))),
             interpolation=cv2.INTER_AREA)
         if self._graph is None:
+            from data_prep.mp_load import import_mediapipe, quiet_stderr
+
+            import_mediapipe()  # the package without its drawing helpers and tasks API
             from mediapipe.python.solutions import selfie_segmentation
 
-            self._graph = selfie_segmentation.SelfieSegmentation(
-                model_selection=self.config.model_selection)
+            with quiet_stderr():  # the graph's start-up chatter
+                self._graph = selfie_segmentation.SelfieSegmentation(
+                    model_selection=self.config.model_selection)
         out = self._graph.process(small).segmentation_mask
         if out is None:
             return np.zeros(crop.shape[:2], np.float32)

@@ -28,8 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import numpy as np
-
 from mustache.strands.existing_hair import ExistingHairConfig, HairEvidence, decide, lightness_band
 
 BANDS = ("dark", "medium", "light")
@@ -267,8 +265,3 @@ def fairness_table(report: dict[str, dict[str, Group]]) -> str:
             lines.append(f"  {g.ljust(width)}  {_pct(v.check, v.n):>16}  |  "
                          f"{_pct(v.classifier, v.n):>16}")
     return "\n".join(lines)
-
-
-def skin_lightness(rows: Sequence[dict]) -> np.ndarray:
-    """The measured rows' cheeks' L* (for choosing band cuts), NaN where no face."""
-    return np.array([r.get("skin_l", math.nan) for r in rows], np.float64)

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from data_prep.config import from_dict, to_dict
 from data_prep.pixels import mask_to_model, to_model
 from mustache.learn.models.classifier import Classifier, ClassifierConfig
+from mustache.learn.runtime import CLASSIFIER_WEIGHTS, cut_windows
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "classifier.pt"
+DEFAULT_WEIGHTS = CLASSIFIER_WEIGHTS  # (defined torch-free in runtime, for apply's start-up)
 
 
 @dataclass(frozen=True)
@@ -328,17 +329,7 @@ class Scorer:
     def cut(self, rgb: np.ndarray, faces) -> tuple[np.ndarray, np.ndarray]:
         """The windows and masks of ``faces`` (``FaceLandmarks``) in ``rgb``, cut exactly as prep
         cuts them -> uint8 (N, S, S, 3), uint8 (N, S, S)."""
-        from data_prep.region import cut_window
-
-        wins, masks = [], []
-        for f in faces:
-            region, window = cut_window(rgb, f.xy, self.prep.align, self.prep.region)
-            wins.append(window)
-            masks.append(np.round(region.mask * 255).astype(np.uint8))
-        s = self.prep.region.window_size
-        if not wins:
-            return np.zeros((0, s, s, 3), np.uint8), np.zeros((0, s, s), np.uint8)
-        return np.stack(wins), np.stack(masks)
+        return cut_windows(rgb, faces, self.prep)
 
     def score_faces(self, rgb: np.ndarray, faces) -> np.ndarray:
         """The mustache score of each of ``faces`` (``FaceLandmarks``) in ``rgb`` -> (N,)."""

@@ -24,6 +24,8 @@ from typing import Protocol
 import numpy as np
 
 _SCALE = 127.5  # data_prep.pixels: uint8 0..255 <-> float -1..1
+# the shipped classifier (torch's Scorer and the lazy one both default to it)
+CLASSIFIER_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "classifier.pt"
 
 
 class WindowGenerator(Protocol):
@@ -203,9 +205,6 @@ class LazyScorer:
 
     def score_faces(self, rgb: np.ndarray, faces) -> np.ndarray:
         return self.scorer.score_faces(rgb, faces) if len(faces) else np.zeros(0)
-
-    def score_windows(self, windows: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
-        return self.scorer.score_windows(windows, masks)
 
     def close(self) -> None:
         if self._scorer is not None:

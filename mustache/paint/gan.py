@@ -32,6 +32,7 @@ from mustache.paint.options import (  # noqa: F401 (re-exported: `from mustache.
 
 if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector, FaceLandmarks
+    from mustache.learn.runtime import WindowGenerator
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default.pt"
 
@@ -78,16 +79,15 @@ def close_parts(detector, scorer, *more) -> None:
             part.close()
 
 
-CLASSIFIER = Path(__file__).resolve().parents[1] / "weights" / "classifier.pt"  # classify's default
 
 
 def shipped_scorer():
     """The shipped mustache classifier on the CPU, loaded on the first face it scores (its
     ONNX export when that matches, else :class:`mustache.learn.classify.Scorer`: see
     :class:`mustache.learn.runtime.LazyScorer`), or None when this install has no weights for it."""
-    from mustache.learn.runtime import LazyScorer
+    from mustache.learn.runtime import CLASSIFIER_WEIGHTS, LazyScorer
 
-    return LazyScorer(CLASSIFIER) if CLASSIFIER.is_file() else None
+    return LazyScorer(CLASSIFIER_WEIGHTS) if CLASSIFIER_WEIGHTS.is_file() else None
 
 
 class Mustacher:
@@ -107,6 +107,7 @@ class Mustacher:
                  min_face: float = 40.0, check_existing: bool = True, hair=None):
         from mustache.learn.runtime import onnx_beside
 
+        self.generator: WindowGenerator  # the ONNX export on OpenCV, or torch
         path = resolve_model(model)
         # the shipped export on OpenCV when it matches the file (no torch import: 1.3 s of a
         # 3 s run); torch for any other checkpoint, run folder or device
