@@ -1,10 +1,11 @@
 """Time the hair stage alone (``mustache.strands.hair.render``), this tree's beside a git revision's,
 on the same faces in one run: the astronaut at 1024 and 4000 px (upscaled) and smaller faces,
 the GAN-like guide of ``tests/strands/test_hair.py``. Prints ms (median) and the ratio.
-Only ``hair.py`` is taken from the revision; the modules it imports are this tree's (a
-revision from before the canvas growth therefore times the flat growth of this tree).
+Only ``hair.py`` is taken from the revision; the modules it imports are this tree's, so an old
+revision runs only while their signatures still fit it. ``--against flat`` times this tree's
+stage with hairs grown in the flat face frame (``HairConfig(on_canvas=False)``) instead.
 
-    .venv/bin/python benchmarks/hair.py [--against 21401da] [--repeats 7]
+    .venv/bin/python benchmarks/hair.py [--against 21401da | --against flat] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def _faces() -> dict[str, tuple]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--against", default="21401da", help="git revision to compare with")
+    ap.add_argument("--against", default="flat",
+                    help="git revision to compare with, or 'flat' (this tree, flat growth)")
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     from mustache.strands import hair
@@ -89,7 +91,14 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores ({cpu_name()}); hair stage, ms (median of "
           f"{args.repeats}), this tree vs {args.against}")
     with tempfile.TemporaryDirectory() as tmp:
-        old = _module_at(args.against, Path(tmp))
+        if args.against == "flat":
+            import functools
+            import types
+
+            flat = hair.HairConfig(on_canvas=False)
+            old = types.SimpleNamespace(render=functools.partial(hair.render, config=flat))
+        else:
+            old = _module_at(args.against, Path(tmp))
         for name, (photo, change, support, lm) in _faces().items():
             times = {}
             for mod in (hair, old):

@@ -265,16 +265,16 @@ class MediaPipeDetector:
         boxes.sort(key=lambda bs: -bs[1])
         return self._confirm(pyramid.image, boxes, list(known))
 
-    def _confirm(self, image: np.ndarray, boxes: list[tuple[tuple, float]], known: list,
-                 tried: list | None = None) -> list[FaceLandmarks]:
+    def _confirm(self, image: np.ndarray, boxes: list[tuple[tuple, float]], known: list
+                 ) -> list[FaceLandmarks]:
         """The faces among full-range ``boxes`` [((x0, y0, x1, y1), score)] of RGB uint8
         (H, W, 3): each not overlapping a ``known`` box (a list, extended here) meshed on its
         own full-resolution crop; those the crop mesh does not find are dropped. Turned crops
         are tried only for answers from ``min_confidence`` (a low-score answer is seldom a
-        face, and three mesh runs would triple its cost). ``tried``: boxes the crop mesh did not
-        confirm (a list, extended here); a box overlapping one of them by half is not tried."""
+        face, and three mesh runs would triple its cost). A box overlapping by half one the crop
+        mesh did not confirm is not tried."""
         faces = []
-        tried = [] if tried is None else tried
+        tried: list = []
         for box, score in boxes:
             if any(box_iou(box, b) > self.config.overlap_iou for b in known) or any(
                     box_iou(box, b) > 0.5 for b in tried):
@@ -289,25 +289,16 @@ class MediaPipeDetector:
                 known.append(face.box)
         return faces
 
-    def search(self, image: np.ndarray, views: list[View], known: list) -> list[FaceLandmarks]:
-        """Faces of RGB uint8 (H, W, 3) that the full-range detector finds in ``views`` and that
-        do not overlap the ``known`` (x0, y0, x1, y1) boxes, each meshed on its own
-        full-resolution crop."""
-        pyramid = Pyramid(image, reach_of(views, image.shape[:2]))
-        return self._confirm(image, self.full_range_boxes(pyramid, views), list(known))
-
     def full_range_boxes(self, pyramid: Pyramid, views: list[View],
-                         confidence: float | None = None, nms: bool = True,
                          model: str = "full-range") -> list[tuple[tuple, float]]:
-        """Detections of ``model`` (SEARCH_MODELS) from ``confidence`` (default
-        ``config.min_confidence``) in
-        ``views`` of the pyramid's photo, merged across views by non-maximum suppression
-        (unless ``nms`` is off), best first: [((x0, y0, x1, y1) photo px, score)]. Detections centred outside the photo (in
-        a view's padding) are dropped."""
+        """Detections of ``model`` (SEARCH_MODELS) from ``config.min_confidence`` (the graphs'
+        own threshold) in ``views`` of the pyramid's photo, merged across views by non-maximum
+        suppression, best first: [((x0, y0, x1, y1) photo px, score)]. Detections centred
+        outside the photo (in a view's padding) are dropped."""
         if not views:
             return []
         graphs = self._search_graphs(model)
-        floor = self.config.min_confidence if confidence is None else confidence
+        floor = self.config.min_confidence
         h, w = pyramid.image.shape[:2]
         free: SimpleQueue = SimpleQueue()  # each graph serves one thread at a time
         for graph in graphs:
@@ -339,8 +330,6 @@ class MediaPipeDetector:
                 for found in pool.map(run, chunk):
                     boxes += found
         boxes.sort(key=lambda bs: -bs[1])
-        if not nms:
-            return boxes
         kept: list = []
         for b, s in boxes:
             if all(box_iou(b, k) <= self.config.overlap_iou for k, _ in kept):
@@ -425,11 +414,6 @@ class MediaPipeDetector:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def _holds(view: View, box) -> bool:
-    """Whether the centre of (x0, y0, x1, y1) ``box`` lies in ``view``."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return view[0] <= cx < view[2] and view[1] <= cy < view[3]
 
 
 def _cascade_cost(levels: list[list[View]], shape: tuple[int, int], config: DetectorConfig,
