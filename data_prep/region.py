@@ -149,6 +149,21 @@ def cut_window(image: np.ndarray, landmarks: np.ndarray, align: AlignConfig = Al
     return region, window_pixels(image, region)
 
 
+def cut_windows(image: np.ndarray, faces, align: AlignConfig = AlignConfig(),
+                config: RegionConfig = RegionConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cut_window` for several ``faces`` (objects with ``.xy`` (478, 2) photo px) of one
+    RGB uint8 (H, W, 3) photo -> (windows uint8 (N, S, S, 3), masks uint8 (N, S, S) 0-255)."""
+    wins, masks = [], []
+    for f in faces:
+        region, window = cut_window(image, f.xy, align, config)
+        wins.append(window)
+        masks.append(np.round(region.mask * 255).astype(np.uint8))
+    s = config.window_size
+    if not wins:
+        return np.zeros((0, s, s, 3), np.uint8), np.zeros((0, s, s), np.uint8)
+    return np.stack(wins), np.stack(masks)
+
+
 def _paste(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
     """``src`` (h, w) written into ``dst`` with its corner at (x, y), clipped to ``dst``."""
     h, w = src.shape[:2]

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from data_prep.config import from_dict, to_dict
 from data_prep.pixels import mask_to_model, to_model
 from mustache.learn.models.classifier import Classifier, ClassifierConfig
-from mustache.learn.runtime import CLASSIFIER_WEIGHTS, cut_windows
+from mustache.learn.weights import CLASSIFIER
 
-DEFAULT_WEIGHTS = CLASSIFIER_WEIGHTS  # (defined torch-free in runtime, for apply's start-up)
+DEFAULT_WEIGHTS = CLASSIFIER
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,9 @@ class Scorer:
     def cut(self, rgb: np.ndarray, faces) -> tuple[np.ndarray, np.ndarray]:
         """The windows and masks of ``faces`` (``FaceLandmarks``) in ``rgb``, cut exactly as prep
         cuts them -> uint8 (N, S, S, 3), uint8 (N, S, S)."""
-        return cut_windows(rgb, faces, self.prep)
+        from data_prep.region import cut_windows
+
+        return cut_windows(rgb, faces, self.prep.align, self.prep.region)
 
     def score_faces(self, rgb: np.ndarray, faces) -> np.ndarray:
         """The mustache score of each of ``faces`` (``FaceLandmarks``) in ``rgb`` -> (N,)."""

@@ -24,8 +24,6 @@ from typing import Protocol
 import numpy as np
 
 _SCALE = 127.5  # data_prep.pixels: uint8 0..255 <-> float -1..1
-# the shipped classifier (torch's Scorer and the lazy one both default to it)
-CLASSIFIER_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "classifier.pt"
 
 
 class WindowGenerator(Protocol):
@@ -128,23 +126,6 @@ class TorchGenerator:
         return change_to_pixels(y - x).cpu().numpy()
 
 
-def cut_windows(rgb: np.ndarray, faces, prep) -> tuple[np.ndarray, np.ndarray]:
-    """The windows and masks of ``faces`` (``FaceLandmarks``) in ``rgb`` RGB uint8 (H, W, 3),
-    cut exactly as prep cuts them with ``prep`` (a PrepConfig) -> uint8 (N, S, S, 3), uint8
-    (N, S, S)."""
-    from data_prep.region import cut_window
-
-    wins, masks = [], []
-    for f in faces:
-        region, window = cut_window(rgb, f.xy, prep.align, prep.region)
-        wins.append(window)
-        masks.append(np.round(region.mask * 255).astype(np.uint8))
-    s = prep.region.window_size
-    if not wins:
-        return np.zeros((0, s, s, 3), np.uint8), np.zeros((0, s, s), np.uint8)
-    return np.stack(wins), np.stack(masks)
-
-
 class OnnxScorer:
     """The exported mustache classifier (:func:`mustache.learn.onnx_export.export_classifier`) on
     OpenCV: what :class:`mustache.learn.classify.Scorer` does for photos, with no torch. The graph
@@ -175,7 +156,9 @@ class OnnxScorer:
 
     def score_faces(self, rgb: np.ndarray, faces) -> np.ndarray:
         """The mustache score of each of ``faces`` (``FaceLandmarks``) in ``rgb`` -> (N,)."""
-        wins, _ = cut_windows(rgb, faces, self.prep)
+        from data_prep.region import cut_windows
+
+        wins, _ = cut_windows(rgb, faces, self.prep.align, self.prep.region)
         return self.score_windows(wins) if len(wins) else np.zeros(0)
 
     def close(self) -> None:

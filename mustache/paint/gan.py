@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mustache.errors import BadInput
+from mustache.learn.weights import WEIGHTS
 from mustache.paint.options import (  # noqa: F401 (re-exported: `from mustache.paint.gan import ...`)
     ApplyOptions,
     ApplyResult,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from data_prep.landmarks import FaceDetector, FaceLandmarks
     from mustache.learn.runtime import WindowGenerator
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default.pt"
+DEFAULT_MODEL = WEIGHTS / "default.pt"
 
 
 def as_rgb(image_or_path) -> np.ndarray:
@@ -85,9 +86,10 @@ def shipped_scorer():
     """The shipped mustache classifier on the CPU, loaded on the first face it scores (its
     ONNX export when that matches, else :class:`mustache.learn.classify.Scorer`: see
     :class:`mustache.learn.runtime.LazyScorer`), or None when this install has no weights for it."""
-    from mustache.learn.runtime import CLASSIFIER_WEIGHTS, LazyScorer
+    from mustache.learn.runtime import LazyScorer
+    from mustache.learn.weights import CLASSIFIER
 
-    return LazyScorer(CLASSIFIER_WEIGHTS) if CLASSIFIER_WEIGHTS.is_file() else None
+    return LazyScorer(CLASSIFIER) if CLASSIFIER.is_file() else None
 
 
 class Mustacher:

@@ -48,7 +48,7 @@ def test_generator_export_matches_torch_within_one_grey_level():
 
 def test_classifier_export_matches_torch():
     from mustache.learn.classify import DEFAULT_WEIGHTS, Scorer
-    from mustache.learn.runtime import CLASSIFIER_WEIGHTS as CLASSIFIER  # what apply loads
+    from mustache.learn.weights import CLASSIFIER  # what apply loads
 
     assert CLASSIFIER == DEFAULT_WEIGHTS
     exported = onnx_beside(DEFAULT_WEIGHTS)
